@@ -1,0 +1,293 @@
+// core/elementwise.cpp — element-wise ops with NumPy broadcasting (chapter 1).
+//
+// Every op is one line (a lambda) handed to one of three drivers: unary, binary and where. The
+// drivers broadcast, check dtypes, and walk any strides through detail::for_each_strided, with the
+// common all-contiguous and tensor-with-scalar cases as plain loops the compiler vectorises.
+#include <cmath>
+
+#include "core/dispatch.h"
+#include "core/ops.h"
+
+namespace stablenn {
+namespace {
+
+// Transcendental functions cost ~20x an add, so they go parallel on shorter ranges.
+constexpr int64_t kCheapGrain = kDefaultGrain;
+constexpr int64_t kCostlyGrain = kDefaultGrain / 8;
+
+void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
+  SNN_CHECK(a.defined() && b.defined(), op, ": an operand is undefined");
+  SNN_CHECK(a.dtype() == b.dtype(), op, ": dtype mismatch, ", dtype_name(a.dtype()), " ",
+            shape_str(a.shape()), " and ", dtype_name(b.dtype()), " ", shape_str(b.shape()),
+            " (convert one with .to())");
+}
+
+// out = op(a, b) elementwise, broadcast. `out_dtype_same` is always true here: comparisons give 0/1
+// in the operands' dtype, so one output type suffices.
+template <class Op>
+Tensor binary(const Tensor& a, const Tensor& b, const char* name, bool float_only, const Op& op) {
+  check_same_dtype(a, b, name);
+  if (float_only) SNN_CHECK(is_floating(a.dtype()), name, ": expected float tensors, got int64");
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
+  Tensor out = Tensor::empty(shape, a.dtype());
+  const Tensor ea = a.expand(shape), eb = b.expand(shape);
+  detail::dispatch_all(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* o = out.data<T>();
+    const T* x = ea.data<T>();
+    const T* y = eb.data<T>();
+    detail::for_each_strided<3>(
+        shape, {&out.strides(), &ea.strides(), &eb.strides()}, kCheapGrain,
+        [&](const std::array<int64_t, 3>& off, const std::array<int64_t, 3>& s, int64_t n) {
+          T* po = o + off[0];
+          const T* px = x + off[1];
+          const T* py = y + off[2];
+          if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
+            for (int64_t k = 0; k < n; ++k) po[k] = static_cast<T>(op(px[k], py[k]));
+          } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
+            const T c = *py;
+            for (int64_t k = 0; k < n; ++k) po[k] = static_cast<T>(op(px[k], c));
+          } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
+            const T c = *px;
+            for (int64_t k = 0; k < n; ++k) po[k] = static_cast<T>(op(c, py[k]));
+          } else {
+            for (int64_t k = 0; k < n; ++k)
+              po[k * s[0]] = static_cast<T>(op(px[k * s[1]], py[k * s[2]]));
+          }
+        });
+  });
+  return out;
+}
+
+template <class Op>
+Tensor unary(const Tensor& x, const char* name, int64_t grain, const Op& op) {
+  SNN_CHECK(x.defined(), name, ": the operand is undefined");
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  detail::dispatch_float(x.dtype(), name, [&](auto tag) {
+    using T = decltype(tag);
+    T* o = out.data<T>();
+    const T* in = x.data<T>();
+    detail::for_each_strided<2>(
+        x.shape(), {&out.strides(), &x.strides()}, grain,
+        [&](const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& s, int64_t n) {
+          T* po = o + off[0];
+          const T* pi = in + off[1];
+          if (s[1] == 1)
+            for (int64_t k = 0; k < n; ++k) po[k] = static_cast<T>(op(pi[k]));
+          else
+            for (int64_t k = 0; k < n; ++k) po[k] = static_cast<T>(op(pi[k * s[1]]));
+        });
+  });
+  return out;
+}
+
+Tensor scalar_like(const Tensor& a, double s) { return Tensor::scalar(s, a.dtype()); }
+
+}  // namespace
+
+// ---- binary ----
+Tensor add(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "add", false, [](auto x, auto y) { return x + y; });
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "sub", false, [](auto x, auto y) { return x - y; });
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "mul", false, [](auto x, auto y) { return x * y; });
+}
+Tensor div(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "div", true, [](auto x, auto y) { return x / y; });
+}
+Tensor pow(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "pow", true, [](auto x, auto y) { return std::pow(x, y); });
+}
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "maximum", false, [](auto x, auto y) { return x >= y || x != x ? x : y; });
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "minimum", false, [](auto x, auto y) { return x <= y || x != x ? x : y; });
+}
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "eq", false, [](auto x, auto y) { return x == y; });
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "ne", false, [](auto x, auto y) { return x != y; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "lt", false, [](auto x, auto y) { return x < y; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "le", false, [](auto x, auto y) { return x <= y; });
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "gt", false, [](auto x, auto y) { return x > y; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return binary(a, b, "ge", false, [](auto x, auto y) { return x >= y; });
+}
+
+Tensor add(const Tensor& a, double s) { return add(a, scalar_like(a, s)); }
+Tensor sub(const Tensor& a, double s) { return sub(a, scalar_like(a, s)); }
+Tensor mul(const Tensor& a, double s) { return mul(a, scalar_like(a, s)); }
+Tensor div(const Tensor& a, double s) { return div(a, scalar_like(a, s)); }
+Tensor pow(const Tensor& a, double s) { return pow(a, scalar_like(a, s)); }
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, double s) { return add(a, s); }
+Tensor operator-(const Tensor& a, double s) { return sub(a, s); }
+Tensor operator*(const Tensor& a, double s) { return mul(a, s); }
+Tensor operator/(const Tensor& a, double s) { return div(a, s); }
+Tensor operator*(double s, const Tensor& a) { return mul(a, s); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  check_same_dtype(a, b, "where");
+  SNN_CHECK(cond.defined(), "where: the condition is undefined");
+  const Shape shape =
+      broadcast_shapes(cond.shape(), broadcast_shapes(a.shape(), b.shape(), "where"), "where");
+  const Tensor c = cond.to(a.dtype()).expand(shape), ea = a.expand(shape), eb = b.expand(shape);
+  Tensor out = Tensor::empty(shape, a.dtype());
+  detail::dispatch_all(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* o = out.data<T>();
+    const T *pc = c.data<T>(), *px = ea.data<T>(), *py = eb.data<T>();
+    detail::for_each_strided<4>(
+        shape, {&out.strides(), &c.strides(), &ea.strides(), &eb.strides()}, kCheapGrain,
+        [&](const std::array<int64_t, 4>& off, const std::array<int64_t, 4>& s, int64_t n) {
+          for (int64_t k = 0; k < n; ++k)
+            o[off[0] + k * s[0]] = pc[off[1] + k * s[1]] != T(0) ? px[off[2] + k * s[2]]
+                                                                 : py[off[3] + k * s[3]];
+        });
+  });
+  return out;
+}
+
+Tensor clamp(const Tensor& x, double lo, double hi) {
+  SNN_CHECK(lo <= hi, "clamp: lower bound ", lo, " exceeds upper bound ", hi);
+  return unary(x, "clamp", kCheapGrain, [lo, hi](auto v) {
+    using T = decltype(v);
+    return v < T(lo) ? T(lo) : (v > T(hi) ? T(hi) : v);
+  });
+}
+
+// ---- in place ----
+void add_(Tensor& a, const Tensor& b, double alpha) {
+  check_same_dtype(a, b, "add_");
+  for (int64_t d = 0; d < a.dim(); ++d)
+    SNN_CHECK(a.strides()[d] != 0 || a.shape()[d] <= 1, "add_: the destination ",
+              shape_str(a.shape()), " is a broadcast view; writing to it would race");
+  SNN_CHECK(broadcast_shapes(a.shape(), b.shape(), "add_") == a.shape(), "add_: cannot add shape ",
+            shape_str(b.shape()), " into shape ", shape_str(a.shape()));
+  const Tensor eb = b.expand(a.shape());
+  detail::dispatch_float(a.dtype(), "add_", [&](auto tag) {
+    using T = decltype(tag);
+    T* o = a.data<T>();
+    const T* y = eb.data<T>();
+    const T c = static_cast<T>(alpha);
+    detail::for_each_strided<2>(
+        a.shape(), {&a.strides(), &eb.strides()}, kCheapGrain,
+        [&](const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& s, int64_t n) {
+          T* po = o + off[0];
+          const T* py = y + off[1];
+          if (s[0] == 1 && s[1] == 1)
+            for (int64_t k = 0; k < n; ++k) po[k] += c * py[k];
+          else
+            for (int64_t k = 0; k < n; ++k) po[k * s[0]] += c * py[k * s[1]];
+        });
+  });
+}
+
+void mul_(Tensor& a, double s) {
+  Tensor scaled = mul(a, s);
+  a.copy_(scaled);
+}
+
+// ---- unary ----
+Tensor neg(const Tensor& x) { return unary(x, "neg", kCheapGrain, [](auto v) { return -v; }); }
+Tensor abs(const Tensor& x) {
+  return unary(x, "abs", kCheapGrain, [](auto v) { return std::abs(v); });
+}
+Tensor sign(const Tensor& x) {
+  return unary(x, "sign", kCheapGrain, [](auto v) { return (v > 0) - (v < 0); });
+}
+Tensor exp(const Tensor& x) {
+  return unary(x, "exp", kCostlyGrain, [](auto v) { return std::exp(v); });
+}
+Tensor log(const Tensor& x) {
+  return unary(x, "log", kCostlyGrain, [](auto v) { return std::log(v); });
+}
+Tensor sqrt(const Tensor& x) {
+  return unary(x, "sqrt", kCostlyGrain, [](auto v) { return std::sqrt(v); });
+}
+Tensor square(const Tensor& x) {
+  return unary(x, "square", kCheapGrain, [](auto v) { return v * v; });
+}
+Tensor reciprocal(const Tensor& x) {
+  return unary(x, "reciprocal", kCheapGrain, [](auto v) { return 1 / v; });
+}
+Tensor sin(const Tensor& x) {
+  return unary(x, "sin", kCostlyGrain, [](auto v) { return std::sin(v); });
+}
+Tensor cos(const Tensor& x) {
+  return unary(x, "cos", kCostlyGrain, [](auto v) { return std::cos(v); });
+}
+Tensor tanh(const Tensor& x) {
+  return unary(x, "tanh", kCostlyGrain, [](auto v) { return std::tanh(v); });
+}
+Tensor sigmoid(const Tensor& x) {
+  // Two branches so that exp never overflows.
+  return unary(x, "sigmoid", kCostlyGrain, [](auto v) {
+    using T = decltype(v);
+    if (v >= 0) return T(1) / (T(1) + std::exp(-v));
+    const T e = std::exp(v);
+    return e / (T(1) + e);
+  });
+}
+Tensor relu(const Tensor& x) {
+  return unary(x, "relu", kCheapGrain, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+}
+Tensor leaky_relu(const Tensor& x, double slope) {
+  return unary(x, "leaky_relu", kCheapGrain, [slope](auto v) {
+    using T = decltype(v);
+    return v > 0 ? v : static_cast<T>(slope) * v;
+  });
+}
+Tensor softplus(const Tensor& x) {
+  // log(1 + e^v) = max(v, 0) + log1p(e^-|v|): no overflow for large |v|.
+  return unary(x, "softplus", kCostlyGrain, [](auto v) {
+    using T = decltype(v);
+    return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v)));
+  });
+}
+Tensor elu(const Tensor& x, double alpha) {
+  return unary(x, "elu", kCostlyGrain, [alpha](auto v) {
+    using T = decltype(v);
+    return v > 0 ? v : static_cast<T>(alpha) * std::expm1(v);
+  });
+}
+
+// ---- test helpers ----
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  SNN_CHECK(a.shape() == b.shape(), "max_abs_diff: shapes ", shape_str(a.shape()), " and ",
+            shape_str(b.shape()), " differ");
+  const std::vector<double> x = a.to_vector(), y = b.to_vector();
+  double m = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double d = std::abs(x[i] - y[i]);
+    if (d > m || d != d) m = d;
+  }
+  return m;
+}
+
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
+  if (a.shape() != b.shape()) return false;
+  const std::vector<double> x = a.to_vector(), y = b.to_vector();
+  for (size_t i = 0; i < x.size(); ++i)
+    if (!(std::abs(x[i] - y[i]) <= atol + rtol * std::abs(y[i]))) return false;
+  return true;
+}
+
+}  // namespace stablenn

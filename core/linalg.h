@@ -1,0 +1,15 @@
+// core/linalg.h — matrix products through OpenBLAS, with a naive reference (chapter 1).
+#pragma once
+#include "core/tensor.h"
+
+namespace stablenn {
+
+// Chapter 1: matrix product. a: [..., m, k], b: [..., k, n] -> [..., m, n]; batch axes broadcast.
+// A 1-D operand is treated as a row (left) or column (right) vector and that axis is dropped, as in
+// NumPy. Transposed or otherwise strided 2-D blocks are handed to cblas_?gemm without copying when
+// one of their two strides is 1; other layouts are made contiguous first.
+Tensor matmul(const Tensor& a, const Tensor& b);
+// The same product by a plain triple loop (accumulating in double). The test oracle for matmul.
+Tensor matmul_naive(const Tensor& a, const Tensor& b);
+
+}  // namespace stablenn

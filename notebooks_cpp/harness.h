@@ -1,0 +1,68 @@
+// notebooks_cpp/harness.h — the chapter-program harness shared by every chapter (chapter 1).
+//
+// A chapter program is a list of cells, each with a title, a short explanation and code, run in order:
+//
+//   int main(int argc, char** argv) {
+//     using namespace stablenn::notebook;
+//     return run_chapter(argc, argv, {1, "Tensors", "book/01-tensors.md"}, {
+//       {"Shapes and strides", "A tensor is a view on a flat buffer ...", [](Context& ctx) { ... }},
+//     });
+//   }
+//
+// Flags (all chapters): --step, --smoke, --cell N, --out DIR, --threads N, --seed S, --data-dir DIR,
+// --help, plus chapter-specific flags declared in ChapterInfo::extra_flags and read with ctx.flag().
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace stablenn::notebook {
+
+// Chapter 1: what a cell sees while it runs.
+struct Context {
+  bool smoke = false;          // --smoke: tiny sizes, the whole program finishes in seconds
+  uint64_t seed = 0;           // --seed: also seeds stablenn::default_generator()
+  std::string out_dir = "out"; // --out: figures and results go here (created on demand)
+  std::string data_dir;        // --data-dir: empty means "search the usual places"
+  int threads = 0;             // the thread count in use
+  std::map<std::string, std::string> flags;  // chapter-specific flags, e.g. {"retrain", "1"}
+
+  // Path of an output file inside out_dir (the folder is created if needed).
+  std::string out_path(const std::string& file_name) const;
+  // A chapter-specific flag: its value, or `fallback` when absent. Boolean flags have value "1".
+  std::string flag(const std::string& name, const std::string& fallback = "") const;
+  bool has_flag(const std::string& name) const { return flags.count(name) > 0; }
+  // `full` normally, `small` under --smoke: the one-liner for sizes that shrink in smoke runs.
+  int64_t pick(int64_t full, int64_t small) const { return smoke ? small : full; }
+};
+
+// Chapter 1: one cell of a chapter program.
+struct Cell {
+  std::string title;
+  std::string explanation;  // printed before the cell runs (and waited on under --step)
+  std::function<void(Context&)> run;
+};
+
+// A chapter-specific flag: "--name" (boolean) or "--name VALUE" (takes_value).
+struct ExtraFlag {
+  std::string name;  // without the leading dashes
+  bool takes_value;
+  std::string help;
+};
+
+// Chapter 1: who the program is.
+struct ChapterInfo {
+  int number;
+  std::string title;
+  std::string book_file;  // e.g. "book/01-tensors.md"
+  std::vector<ExtraFlag> extra_flags = {};
+};
+
+// Chapter 1: parses the flags, prints the banner (version, BLAS library, thread counts), runs the
+// selected cells and returns the process exit code. An exception in a cell is reported with the
+// cell's title and gives exit code 1; bad flags print the usage and give exit code 2.
+int run_chapter(int argc, char** argv, const ChapterInfo& info, const std::vector<Cell>& cells);
+
+}  // namespace stablenn::notebook
