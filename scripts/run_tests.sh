@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# scripts/run_tests.sh — the README's second command: installs what is missing, builds and runs the
+# whole GoogleTest suite (ctest --output-on-failure). Exits non-zero when any test fails.
+#
+#   scripts/run_tests.sh               Release build in build/, all tests
+#   scripts/run_tests.sh --sanitize    AddressSanitizer + UBSan build in build-asan/, all tests
+#   scripts/run_tests.sh -L ch01       extra arguments go to ctest (here: chapter 1's tests only)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/sanitizer_env.sh
+source "$ROOT/scripts/sanitizer_env.sh"
+
+setup_args=()
+build_dir="$ROOT/build"
+if [[ "${1:-}" == "--sanitize" ]]; then
+  shift
+  setup_args+=(--sanitize)
+  build_dir="$ROOT/build-asan"
+  export_sanitizer_env
+fi
+"$ROOT/scripts/setup.sh" "${setup_args[@]}"
+jobs="$(nproc 2>/dev/null || echo 2)"
+ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j "$jobs" "$@"
