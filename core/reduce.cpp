@@ -230,10 +230,15 @@ static Tensor softmax_family(const Tensor& x, int64_t axis, bool take_log, const
                    for (int64_t i = lo; i < hi; ++i) {
                      const T* p = in + i * n;
                      T* q = o + i * n;
-                     const double lse = row_logsumexp(p, n);
+                     // shift by the maximum first: exp never overflows, and x - max is exact
+                     // where x - logsumexp would round at large |x|
+                     const double m = row_max(p, n);
+                     double s = 0;
+                     for (int64_t k = 0; k < n; ++k) s += std::exp(static_cast<double>(p[k]) - m);
+                     const double log_s = std::log(s);
                      for (int64_t k = 0; k < n; ++k) {
-                       const double z = static_cast<double>(p[k]) - lse;
-                       q[k] = static_cast<T>(take_log ? z : std::exp(z));
+                       const double z = static_cast<double>(p[k]) - m;
+                       q[k] = static_cast<T>(take_log ? z - log_s : std::exp(z) / s);
                      }
                    }
                  });
