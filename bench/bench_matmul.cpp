@@ -10,23 +10,44 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/stablenn_core.h"
 
 namespace {
 
-// Median of `reps` timed calls after `warmup` untimed ones.
-double median_seconds(const std::function<void()>& fn, int warmup, int reps) {
-  for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> times;
-  for (int i = 0; i < reps; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+double seconds_of(const std::function<void()>& fn) {
+  const auto start = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Median times of `reps` calls of each function, after at least `warmup` untimed calls and
+// `warmup_seconds` of them (the first calls pay for BLAS buffers, thread start-up and page faults).
+// The two are timed in alternation, so a burst of load on the machine slows both alike instead of
+// biasing the ratio.
+std::pair<double, double> median_seconds_interleaved(const std::function<void()>& first,
+                                                     const std::function<void()>& second,
+                                                     int warmup, double warmup_seconds, int reps) {
+  const auto warmup_start = std::chrono::steady_clock::now();
+  for (int i = 0; i < warmup || std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                              warmup_start).count() < warmup_seconds;
+       ++i) {
+    first();
+    second();
   }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  std::vector<double> t_first, t_second;
+  for (int i = 0; i < reps; ++i) {
+    t_first.push_back(seconds_of(first));
+    t_second.push_back(seconds_of(second));
+  }
+  return {median(t_first), median(t_second)};
 }
 
 int usage(const char* program) {
@@ -63,18 +84,17 @@ int main(int argc, char** argv) {
     const int warmup = quick ? 2 : 5;
 
     stablenn::Tensor result;
-    const double t_tensor =
-        median_seconds([&] { result = stablenn::matmul(a, b); }, warmup, reps);
     const float* pa = a.data<float>();
     const float* pb = b.data<float>();
     float* pc = c.data<float>();
     const int dim = static_cast<int>(n);
-    const double t_blas = median_seconds(
+    const auto [t_tensor, t_blas] = median_seconds_interleaved(
+        [&] { result = stablenn::matmul(a, b); },
         [&] {
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, dim, dim, dim, 1.0f, pa, dim, pb,
                       dim, 0.0f, pc, dim);
         },
-        warmup, reps);
+        warmup, quick ? 0.05 : 0.25, reps);
     // Guard against timing a wrong answer: both paths must compute the same product.
     const double diff = stablenn::max_abs_diff(result, c);
     if (!(diff < 1e-3)) {
