@@ -21,4 +21,4 @@ if [[ "${1:-}" == "--sanitize" ]]; then
 fi
 "$ROOT/scripts/setup.sh" "${setup_args[@]}"
 jobs="$(nproc 2>/dev/null || echo 2)"
-ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j "$jobs" "$@"
+ctest --test-dir "$build_dir" --output-on-failure --no-tests=error --timeout 300 -j "$jobs" "$@"
