@@ -1,0 +1,10 @@
+// autodiff/autodiff.h — everything of the autodiff layer in one include (chapter 2).
+#pragma once
+#include "autodiff/backward.h"
+#include "autodiff/dot.h"
+#include "autodiff/functional.h"
+#include "autodiff/gradcheck.h"
+#include "autodiff/node.h"
+#include "autodiff/ops.h"
+#include "autodiff/tape.h"
+#include "autodiff/var.h"
