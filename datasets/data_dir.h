@@ -1,0 +1,34 @@
+// datasets/data_dir.h — where the dataset files are looked for (chapter 3).
+//
+// Search order: the --data-dir value the program was given, then the environment variable
+// STABLENN_DATA, then ./data, then ../shared/data. Inside each root a dataset lives in its own
+// subfolder (mnist/, fashion-mnist/, cifar-10/, cifar-100/), and every file may be stored raw or
+// gzip-compressed with ".gz" appended. scripts/download_data.sh fetches them.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace stablenn {
+
+// Chapter 3: one place searched, with where it came from ("--data-dir", "STABLENN_DATA", ...).
+struct DataRoot {
+  std::string path;
+  std::string origin;
+};
+
+// Chapter 3: the roots in search order; `data_dir_flag` may be empty (no flag given). Duplicates
+// are dropped.
+std::vector<DataRoot> data_search_roots(const std::string& data_dir_flag);
+
+// Chapter 3: `folder/name` when it exists, else `folder/name.gz` when that exists, else "".
+std::string find_raw_or_gz(const std::string& folder, const std::string& name);
+
+// Chapter 3: the first folder <root>/<subfolder> (roots in search order, then `subfolders` in
+// order) that holds every one of `files` (raw or .gz). Throws stablenn::Error when none does; the
+// message names the dataset, the files expected, every folder searched (and which files a folder
+// lacks when it holds some), and how to get the data with scripts/download_data.sh.
+std::string find_dataset_folder(const std::string& dataset, const std::vector<std::string>& subfolders,
+                                const std::vector<std::string>& files,
+                                const std::string& data_dir_flag);
+
+}  // namespace stablenn

@@ -1,0 +1,15 @@
+// datasets/datasets.h — everything of the data layer in one include (chapters 3, 5 and 8).
+#pragma once
+#include "datasets/augment.h"
+#include "datasets/cifar.h"
+#include "datasets/corruptions.h"
+#include "datasets/data_dir.h"
+#include "datasets/dataset.h"
+#include "datasets/file_bytes.h"
+#include "datasets/idx.h"
+#include "datasets/image_folder.h"
+#include "datasets/image_io.h"
+#include "datasets/loader.h"
+#include "datasets/mnist.h"
+#include "datasets/shapes.h"
+#include "datasets/toy2d.h"
