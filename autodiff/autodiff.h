@@ -8,3 +8,4 @@
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 #include "autodiff/var.h"
+#include "core/stablenn_core.h"  // the Tensor versions of the same ops, so both overload sets are seen
