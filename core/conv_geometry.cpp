@@ -40,9 +40,11 @@ void set_output_size(const char* op, ConvGeometry& g) {
             ", padding ", g.padding, ")");
   g.out_h = (padded_h - g.kernel_h) / g.stride + 1;
   g.out_w = (padded_w - g.kernel_w) / g.stride + 1;
-  // The GEMMs take int sizes; one sample's im2col matrix must fit.
-  SNN_CHECK(g.patch_size() * g.out_plane() <= INT_MAX && g.out_channels * g.out_plane() <= INT_MAX,
-            op, ": one sample is too large for the im2col buffer (", g.patch_size(), " x ",
+  // The GEMMs take int sizes and leading dimensions; one sample's matrices must fit.
+  const int64_t padded_sample = g.in_channels * padded_h * padded_w;
+  SNN_CHECK(g.patch_size() * g.out_plane() <= INT_MAX && g.out_channels * g.out_plane() <= INT_MAX &&
+                padded_sample <= INT_MAX / 2,
+            op, ": one sample is too large for the GEMM buffers (", g.patch_size(), " x ",
             g.out_plane(), ")");
 }
 

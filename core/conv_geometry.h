@@ -1,6 +1,9 @@
 // core/conv_geometry.h — shape and dtype checks shared by the fast and the naive convolutions
 // (chapter 1). Internal to core/: the public API is core/conv.h.
 #pragma once
+#include <algorithm>
+
+#include "core/parallel.h"
 #include "core/tensor.h"
 
 namespace stablenn {
@@ -18,6 +21,15 @@ struct ConvGeometry {
   int64_t out_plane() const { return out_h * out_w; }  // columns of im2col
   // A 1x1 kernel with stride 1 and no padding: im2col(x) is x itself, so the copy is skipped.
   bool is_pointwise() const { return kernel_h == 1 && kernel_w == 1 && stride == 1 && padding == 0; }
+  // Samples per parallel chunk: enough multiply-adds per thread to pay for starting one.
+  int64_t samples_grain() const {
+    const int64_t work = std::max<int64_t>(1, out_channels * patch_size() * out_plane());
+    return std::max<int64_t>(1, kDefaultGrain / work);
+  }
+  // The weight adjoint sums over the batch. It is cut into this many fixed chunks (fewer for small
+  // batches), each summed in sample order into its own accumulator, and the accumulators are added
+  // in chunk order: the result is the same for every thread count and every run.
+  int64_t weight_adjoint_chunks() const { return std::min<int64_t>(batch, 8); }
 };
 
 // Each checks its arguments (4-D, one float dtype, matching channels, stride >= 1, padding >= 0,

@@ -26,8 +26,10 @@ ColumnRange valid_columns(int64_t kj, const ConvGeometry& g) {
   return {begin, end};
 }
 
+}  // namespace
+
 template <class T>
-void im2col_impl(const T* x, const ConvGeometry& g, T* cols) {
+void im2col(const T* x, const ConvGeometry& g, T* cols) {
   // x: [C, H, W] -> cols: [C*kh*kw, Ho*Wo]
   const int64_t out_plane = g.out_plane();
   for (int64_t c = 0; c < g.in_channels; ++c) {
@@ -60,7 +62,7 @@ void im2col_impl(const T* x, const ConvGeometry& g, T* cols) {
 }
 
 template <class T>
-void col2im_add_impl(const T* cols, const ConvGeometry& g, T* gx) {
+void col2im_add(const T* cols, const ConvGeometry& g, T* gx) {
   // cols: [C*kh*kw, Ho*Wo] -> gx: [C, H, W] (accumulated)
   const int64_t out_plane = g.out_plane();
   for (int64_t c = 0; c < g.in_channels; ++c) {
@@ -87,13 +89,9 @@ void col2im_add_impl(const T* cols, const ConvGeometry& g, T* gx) {
   }
 }
 
-}  // namespace
-
-void im2col(const float* x, const ConvGeometry& g, float* cols) { im2col_impl(x, g, cols); }
-void im2col(const double* x, const ConvGeometry& g, double* cols) { im2col_impl(x, g, cols); }
-void col2im_add(const float* cols, const ConvGeometry& g, float* gx) { col2im_add_impl(cols, g, gx); }
-void col2im_add(const double* cols, const ConvGeometry& g, double* gx) {
-  col2im_add_impl(cols, g, gx);
-}
+template void im2col<float>(const float*, const ConvGeometry&, float*);
+template void im2col<double>(const double*, const ConvGeometry&, double*);
+template void col2im_add<float>(const float*, const ConvGeometry&, float*);
+template void col2im_add<double>(const double*, const ConvGeometry&, double*);
 
 }  // namespace stablenn

@@ -133,10 +133,22 @@ TEST(Conv2d, MatchesNaiveOnPointwiseKernel) {
 
 TEST(Conv2d, MatchesNaiveOnThreadedBatch) {
   // Large enough per sample to run on several threads; 11 samples split unevenly over the weight
-  // adjoint's chunks.
+  // adjoint's chunks. Stride 1 (shifted GEMMs) and stride 2 (im2col) take different kernels.
   Generator gen(103);
-  for (DType dtype : {DType::Float64, DType::Float32})
+  for (DType dtype : {DType::Float64, DType::Float32}) {
     check_against_naive(gen, {11, 16, 16, 10, 10, 3, 3, 1, 1}, dtype, dtype == DType::Float32);
+    check_against_naive(gen, {11, 16, 8, 10, 9, 3, 3, 2, 1}, dtype, dtype == DType::Float64);
+  }
+}
+
+TEST(Conv2d, MatchesNaiveWhenPaddingExceedsTheKernel) {
+  // Padding wider than kernel - 1: outputs that see only padding (bias alone), in both kernels.
+  Generator gen(108);
+  for (DType dtype : {DType::Float64, DType::Float32}) {
+    check_against_naive(gen, {2, 3, 2, 4, 5, 1, 1, 1, 2}, dtype, false);
+    check_against_naive(gen, {2, 2, 3, 3, 4, 2, 3, 1, 3}, dtype, true);
+    check_against_naive(gen, {2, 2, 3, 3, 4, 2, 3, 2, 3}, dtype, false);
+  }
 }
 
 TEST(Conv2d, ResultsDoNotDependOnThreadCount) {
@@ -144,15 +156,19 @@ TEST(Conv2d, ResultsDoNotDependOnThreadCount) {
   const Tensor x = random_tensor(gen, {12, 8, 12, 12}, DType::Float32);
   const Tensor w = random_tensor(gen, {8, 8, 3, 3}, DType::Float32);
   const Tensor gy = random_tensor(gen, {12, 8, 12, 12}, DType::Float32);
+  const Tensor gy2 = random_tensor(gen, {12, 8, 6, 6}, DType::Float32);  // stride 2: the im2col kernel
   const int before = num_threads();
   std::vector<Tensor> results[2];
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     results[threads - 1] = {conv2d(x, w, Tensor(), 1, 1), conv2d_input_adjoint(gy, w, {12, 12}, 1, 1),
-                            conv2d_weight_adjoint(x, gy, {3, 3}, 1, 1)};
+                            conv2d_weight_adjoint(x, gy, {3, 3}, 1, 1), conv2d(x, w, Tensor(), 2, 1),
+                            conv2d_input_adjoint(gy2, w, {12, 12}, 2, 1),
+                            conv2d_weight_adjoint(x, gy2, {3, 3}, 2, 1)};
   }
   set_num_threads(before);
-  for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(bitwise_equal(results[0][i], results[1][i])) << "output " << i;
+  for (size_t i = 0; i < results[0].size(); ++i)
+    EXPECT_TRUE(bitwise_equal(results[0][i], results[1][i])) << "output " << i;
 }
 
 // ---------------------------------------------------------------- closed forms

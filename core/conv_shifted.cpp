@@ -1,0 +1,134 @@
+// core/conv_shifted.cpp — stride-1 convolution as shifted GEMMs over zero-padded samples (chapter 1).
+//
+// Copy a sample into a zero-bordered buffer xp [C, Hp, Wp] (core/padded_sample.h). Kernel tap (i, j)
+// then reads, for output pixel (oh, ow) and channel c, the flat element
+// c*Hp*Wp + i*Wp + j + (oh*Wp + ow): for each channel one contiguous run. So the tap's input is a
+// matrix X_ij [C x Ho*Wp] with row stride Hp*Wp that BLAS reads in place, and with "wide" output rows
+// of Wp columns (the last Wp - Wo of each row are junk) the convolution is a sum over the taps:
+//   forward          Y_wide (O x HoWp)   = sum_ij W_ij (O x C) * X_ij
+//   input adjoint    GXp_ij (C x HoWp)  += W_ij^T (C x O) * GY_wide (O x HoWp)
+//   weight adjoint   GW_ij^T (C x O)    += X_ij * GY_wide^T
+// with W_ij = w[:, :, i, j] and GY_wide = gy with zeros in the junk columns, so junk never reaches a
+// result (it is dropped in the forward pass, and multiplies zeros in the adjoints). Compared with
+// im2col + one GEMM this writes no column matrix and needs no col2im, and OpenBLAS runs these small
+// GEMMs without packing. Samples are split over threads; inside our parallel region OpenBLAS runs
+// single-threaded, so BLAS and our loops share the cores instead of fighting over them.
+#include "core/conv_shifted.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/blas_gemm.h"
+#include "core/padded_sample.h"
+#include "core/parallel.h"
+
+namespace stablenn {
+namespace {
+
+// w: [O, C, kh, kw] -> taps: [kh*kw, O, C], so that each W_ij is a plain row-major matrix.
+template <class T>
+std::vector<T> weights_by_tap(const T* w, const ConvGeometry& g) {
+  const int64_t taps = g.kernel_h * g.kernel_w, o = g.out_channels, c = g.in_channels;
+  std::vector<T> out(taps * o * c);
+  for (int64_t oc = 0; oc < o; ++oc)
+    for (int64_t ic = 0; ic < c; ++ic)
+      for (int64_t t = 0; t < taps; ++t) out[(t * o + oc) * c + ic] = w[(oc * c + ic) * taps + t];
+  return out;
+}
+
+}  // namespace
+
+template <class T>
+void conv_shifted_forward(const T* x, const T* w, const T* bias, const ConvGeometry& g, T* y) {
+  // x: [N, C, H, W], w: [O, C, kh, kw], bias: [O] or nullptr -> y: [N, O, Ho, Wo]
+  const PaddedSample ps(g);
+  const std::vector<T> w_taps = weights_by_tap(w, g);
+  const int64_t o = g.out_channels, c = g.in_channels, len = ps.row_length;
+  parallel_for(0, g.batch, g.samples_grain(), [&](int64_t lo, int64_t hi) {
+    std::vector<T> padded(ps.buffer_size, T(0));  // border stays zero: only the interior is written
+    std::vector<T> wide(o * len);                  // y_n with Wp columns per output row
+    for (int64_t n = lo; n < hi; ++n) {
+      pad_sample(x + n * c * g.in_plane(), g, padded.data());
+      // With a bias, the output starts as the bias and every tap adds to it (beta = 1).
+      if (bias) {
+        for (int64_t oc = 0; oc < o; ++oc) std::fill(&wide[oc * len], &wide[oc * len] + len, bias[oc]);
+      }
+      for (int64_t i = 0; i < g.kernel_h; ++i)
+        for (int64_t j = 0; j < g.kernel_w; ++j) {
+          const int64_t tap = i * g.kernel_w + j;
+          const T beta = (bias || tap > 0) ? T(1) : T(0);
+          gemm(false, false, o, len, c, &w_taps[tap * o * c], c, padded.data() + ps.tap_offset(i, j),
+               ps.plane, beta, wide.data(), len);
+        }
+      copy_rows(wide.data(), ps.width, y + n * o * g.out_plane(), g.out_w, o * g.out_h, g.out_w);
+    }
+  });
+}
+
+template <class T>
+void conv_shifted_input_adjoint(const T* gy, const T* w, const ConvGeometry& g, T* gx) {
+  // gy: [N, O, Ho, Wo], w: [O, C, kh, kw] -> gx: [N, C, H, W]
+  const PaddedSample ps(g);
+  const std::vector<T> w_taps = weights_by_tap(w, g);
+  const int64_t o = g.out_channels, c = g.in_channels, len = ps.row_length;
+  parallel_for(0, g.batch, g.samples_grain(), [&](int64_t lo, int64_t hi) {
+    std::vector<T> padded(ps.buffer_size);  // gx_n with its border, accumulated tap by tap
+    std::vector<T> wide(o * len, T(0));     // gy_n with zero junk columns (never written)
+    for (int64_t n = lo; n < hi; ++n) {
+      copy_rows(gy + n * o * g.out_plane(), g.out_w, wide.data(), ps.width, o * g.out_h, g.out_w);
+      std::fill(padded.begin(), padded.end(), T(0));
+      for (int64_t i = 0; i < g.kernel_h; ++i)
+        for (int64_t j = 0; j < g.kernel_w; ++j) {
+          const int64_t tap = i * g.kernel_w + j;
+          gemm(true, false, c, len, o, &w_taps[tap * o * c], c, wide.data(), len, T(1),
+               padded.data() + ps.tap_offset(i, j), ps.plane);
+        }
+      unpad_sample(padded.data(), g, gx + n * c * g.in_plane());
+    }
+  });
+}
+
+template <class T>
+void conv_shifted_weight_adjoint(const T* x, const T* gy, const ConvGeometry& g, T* gw) {
+  // x: [N, C, H, W], gy: [N, O, Ho, Wo] -> gw: [O, C, kh, kw]
+  const PaddedSample ps(g);
+  const int64_t o = g.out_channels, c = g.in_channels, len = ps.row_length;
+  const int64_t taps = g.kernel_h * g.kernel_w, chunks = g.weight_adjoint_chunks();
+  // One accumulator [kh*kw, C, O] per chunk of the batch (see weight_adjoint_chunks).
+  std::vector<T> partial(chunks * taps * c * o, T(0));
+  const int64_t grain = std::max<int64_t>(1, g.samples_grain() * chunks / std::max<int64_t>(1, g.batch));
+  parallel_for(0, chunks, grain, [&](int64_t lo, int64_t hi) {
+    std::vector<T> padded(ps.buffer_size, T(0));
+    std::vector<T> wide(o * len, T(0));
+    for (int64_t chunk = lo; chunk < hi; ++chunk) {
+      T* acc = partial.data() + chunk * taps * c * o;
+      for (int64_t n = chunk * g.batch / chunks; n < (chunk + 1) * g.batch / chunks; ++n) {
+        pad_sample(x + n * c * g.in_plane(), g, padded.data());
+        copy_rows(gy + n * o * g.out_plane(), g.out_w, wide.data(), ps.width, o * g.out_h, g.out_w);
+        for (int64_t i = 0; i < g.kernel_h; ++i)
+          for (int64_t j = 0; j < g.kernel_w; ++j) {
+            const int64_t tap = i * g.kernel_w + j;
+            gemm(false, true, c, o, len, padded.data() + ps.tap_offset(i, j), ps.plane, wide.data(),
+                 len, T(1), acc + tap * c * o, o);
+          }
+      }
+    }
+  });
+  std::fill(gw, gw + o * c * taps, T(0));
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    const T* acc = partial.data() + chunk * taps * c * o;
+    for (int64_t oc = 0; oc < o; ++oc)
+      for (int64_t ic = 0; ic < c; ++ic)
+        for (int64_t t = 0; t < taps; ++t) gw[(oc * c + ic) * taps + t] += acc[(t * c + ic) * o + oc];
+  }
+}
+
+template void conv_shifted_forward<float>(const float*, const float*, const float*, const ConvGeometry&, float*);
+template void conv_shifted_forward<double>(const double*, const double*, const double*, const ConvGeometry&,
+                                           double*);
+template void conv_shifted_input_adjoint<float>(const float*, const float*, const ConvGeometry&, float*);
+template void conv_shifted_input_adjoint<double>(const double*, const double*, const ConvGeometry&, double*);
+template void conv_shifted_weight_adjoint<float>(const float*, const float*, const ConvGeometry&, float*);
+template void conv_shifted_weight_adjoint<double>(const double*, const double*, const ConvGeometry&, double*);
+
+}  // namespace stablenn
