@@ -2,10 +2,17 @@
 #include "ode/butcher.h"
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 
 namespace stablenn {
+
+namespace {
+// Algebraically stable methods are non-expansive for every h on dissipative f, and the circle
+// condition makes f dissipative in inner-product norms: their radius is unbounded.
+constexpr double kUnbounded = std::numeric_limits<double>::infinity();
+}  // namespace
 
 bool ButcherTableau::is_explicit() const {
   for (size_t i = 0; i < a.size(); ++i)
@@ -177,6 +184,7 @@ ButcherTableau implicit_euler_tableau() {
   t.a = {{1.0}};
   t.b = {1.0};
   t.order = 1;
+  t.circle_contractivity_radius = kUnbounded;
   return t;
 }
 
@@ -187,6 +195,7 @@ ButcherTableau implicit_midpoint_tableau() {
   t.a = {{0.5}};
   t.b = {1.0};
   t.order = 2;
+  t.circle_contractivity_radius = kUnbounded;
   return t;
 }
 
@@ -198,6 +207,7 @@ ButcherTableau gauss_legendre_2() {
   t.a = {{0.25, 0.25 - r}, {0.25 + r, 0.25}};
   t.b = {0.5, 0.5};
   t.order = 4;
+  t.circle_contractivity_radius = kUnbounded;
   return t;
 }
 

@@ -24,8 +24,10 @@ struct ButcherTableau {
   // [s][m] continuous extension: the solution at t + θh is y + h Σ_i b_i(θ) k_i with
   // b_i(θ) = Σ_k dense[i][k] θ^(k+1). Empty: none (FSAL pairs then use cubic Hermite interpolation).
   std::vector<std::vector<double>> dense;
-  // Circle-contractivity radius r: for f with ‖f(x) − f(y) + ρ(x − y)‖ ≤ ρ‖x − y‖, one step is
-  // non-expansive when hρ ≤ r (design.md §2). 0 means "not known"; see ode/stability.h for the bounds.
+  // Circle-contractivity radius r in inner-product norms (ℓ2, as the network blocks use): for f with
+  // ‖f(x) − f(y) + ρ(x − y)‖ ≤ ρ‖x − y‖, one step is non-expansive when hρ ≤ r (design.md §2).
+  // 0 means "not known" (ode/stability.h computes a lower and an upper bound); +inf for algebraically
+  // stable methods, since the circle condition implies ⟨f(x) − f(y), x − y⟩ ≤ 0.
   double circle_contractivity_radius = 0.0;
 
   int stages() const { return static_cast<int>(c.size()); }
@@ -53,9 +55,9 @@ ButcherTableau bogacki_shampine();   // 3(2) FSAL pair
 ButcherTableau dormand_prince();     // 5(4) FSAL pair with Shampine's 4th-order dense output
 
 // ---- implicit methods, as tableaux for stability analysis (chapter 4; solved in ode/implicit.h) ----
-ButcherTableau implicit_euler_tableau();     // order 1, L-stable
-ButcherTableau implicit_midpoint_tableau();  // 1-stage Gauss, order 2, algebraically stable
-ButcherTableau gauss_legendre_2();           // 2-stage Gauss, order 4, algebraically stable
+ButcherTableau implicit_euler_tableau();     // order 1, L-stable, algebraically stable, r = inf
+ButcherTableau implicit_midpoint_tableau();  // 1-stage Gauss, order 2, algebraically stable, r = inf
+ButcherTableau gauss_legendre_2();           // 2-stage Gauss, order 4, algebraically stable, r = inf
 
 // Chapter 4: the six explicit methods above, in the order listed.
 std::vector<ButcherTableau> explicit_methods();

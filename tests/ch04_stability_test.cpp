@@ -153,6 +153,12 @@ TEST(Ch04Stability, CircleContractivityBounds) {
     }
   }
   EXPECT_EQ(explicit_euler().circle_contractivity_radius, 1.0);
+  // Unbounded radii are claimed only for algebraically stable methods (with an unbounded disk).
+  for (const ButcherTableau& t : {implicit_euler_tableau(), implicit_midpoint_tableau(), gauss_legendre_2()}) {
+    EXPECT_TRUE(std::isinf(t.circle_contractivity_radius)) << t.name;
+    EXPECT_TRUE(algebraic_stability(t).algebraically_stable) << t.name;
+    EXPECT_TRUE(std::isinf(largest_stable_disk(t))) << t.name;
+  }
 }
 
 TEST(Ch04Stability, AlgebraicStabilityMatrix) {
