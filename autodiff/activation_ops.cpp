@@ -4,26 +4,55 @@
 #include "autodiff/node.h"
 #include "autodiff/ops.h"
 #include "core/ops.h"
+#include "core/parallel.h"
 
 namespace stablenn {
 namespace {
+
 Tensor positive_mask(const Tensor& x) { return gt(x, Tensor::scalar(0.0, x.dtype())); }
+
+template <class T>
+Tensor gate_contiguous(const Tensor& g, const Tensor& x, double slope) {
+  Tensor out = Tensor::empty(g.shape(), g.dtype());
+  const T* pg = g.data<T>();
+  const T* px = x.data<T>();
+  T* po = out.data<T>();
+  const T s = static_cast<T>(slope);
+  parallel_for(0, g.numel(), kDefaultGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) po[i] = px[i] > 0 ? pg[i] : s * pg[i];
+  });
+  return out;
+}
+
+// g where x > 0, slope * g elsewhere: the backward of relu (slope 0) and leaky_relu. One pass for
+// contiguous operands (the common case); other layouts go through the core's comparison and product.
+Tensor gate_values(const Tensor& g, const Tensor& x, double slope) {
+  if (g.shape() == x.shape() && g.dtype() == x.dtype() && g.is_contiguous() && x.is_contiguous()) {
+    if (g.dtype() == DType::Float32) return gate_contiguous<float>(g, x, slope);
+    if (g.dtype() == DType::Float64) return gate_contiguous<double>(g, x, slope);
+  }
+  return mul(g, add(mul(positive_mask(x), 1.0 - slope), slope));
+}
+
+// The gate as a tape op, linear in g, with x a constant: the derivative of the mask is zero away from
+// the kink, so gating again is its whole backward (and relu's second derivative is 0, as it should be).
+Var gate(const Var& g, const Tensor& x, double slope) {
+  return record(slope == 0.0 ? "relu_gate" : "leaky_relu_gate", gate_values(g.value(), x, slope), {g},
+                Saves::nothing(),
+                [x, slope](const BackwardContext& c) { return grads(gate(c.grad, x, slope)); });
+}
+
 }  // namespace
 
 Var relu(const Var& x) {
   return record("relu", relu(x.value()), {x}, Saves::inputs(), [](const BackwardContext& c) {
-    return grads(c.grad * Var(positive_mask(c.inputs[0].value())));
+    return grads(gate(c.grad, c.inputs[0].value(), 0.0));
   });
 }
 
 Var leaky_relu(const Var& x, double slope) {
   return record("leaky_relu", leaky_relu(x.value(), slope), {x}, Saves::inputs(),
-                [slope](const BackwardContext& c) {
-                  const Tensor& v = c.inputs[0].value();
-                  // slope + (1 - slope) * [x > 0]
-                  const Tensor factor = add(mul(positive_mask(v), 1.0 - slope), slope);
-                  return grads(c.grad * Var(factor));
-                });
+                [slope](const BackwardContext& c) { return grads(gate(c.grad, c.inputs[0].value(), slope)); });
 }
 
 Var tanh(const Var& x) {

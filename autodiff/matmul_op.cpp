@@ -1,8 +1,11 @@
-// autodiff/matmul_op.cpp — the matrix product and its backward rule (chapter 2).
-//   C = A B   =>   dA = dC B^T,   dB = A^T dC   (summed over broadcast batch axes)
+// autodiff/matmul_op.cpp — the matrix product and the dense affine map, with backward rules
+// (chapter 2).
+//   C = A B        =>   dA = dC B^T,   dB = A^T dC   (summed over broadcast batch axes)
+//   y = x W^T + b  =>   dx = dy W,     dW = dy^T x,  db = sum of dy over rows
 #include "autodiff/node.h"
 #include "autodiff/ops.h"
 #include "core/linalg.h"
+#include "core/ops.h"
 
 namespace stablenn {
 namespace {
@@ -38,6 +41,30 @@ Var matmul(const Var& a, const Var& b) {
   if (b_vector) out = squeeze(out, -1);
   if (a_vector) out = squeeze(out, b_vector ? -1 : -2);
   return out;
+}
+
+Var linear(const Var& x, const Var& w, const Var& b) {
+  // x: [..., in], w: [out, in], b: [out] or undefined -> [..., out]
+  SNN_CHECK(w.dim() == 2 && x.dim() >= 1 && x.size(-1) == w.size(1), "linear: input ", shape_str(x.shape()),
+            " and weight ", shape_str(w.shape()), " do not fit (expected [..., in] and [out, in])");
+  const int64_t in = w.size(1), out = w.size(0);
+  SNN_CHECK(!b.defined() || b.shape() == Shape{out}, "linear: bias of shape ", shape_str(b.shape()),
+            ", expected [", out, "]");
+  Shape out_shape = x.shape();
+  out_shape.back() = out;
+  // One GEMM against the transposed view of w (no copy), the bias added into the fresh result.
+  Tensor y = matmul(x.value().reshape({-1, in}), w.value().t());
+  if (b.defined()) add_(y, b.value());
+  return record("linear", y.reshape(out_shape), {x, w, b}, Saves{0b011, false}, [in, out](const BackwardContext& c) {
+    const Var g = reshape(c.grad, {-1, out});
+    const Var &input = c.inputs[0], &weight = c.inputs[1];
+    Var gx, gw, gb;
+    if (c.needs_grad(0)) gx = reshape(matmul(g, weight), input.shape());
+    // dW = dy^T x lands in w's own [out, in] layout: no transposed copy of the gradient.
+    if (c.needs_grad(1)) gw = matmul(transpose(g, 0, 1), reshape(input, {-1, in}));
+    if (c.needs_grad(2)) gb = sum(g, {0});
+    return grads(gx, gw, gb);
+  });
 }
 
 }  // namespace stablenn

@@ -7,7 +7,7 @@
 //   reduce_ops.cpp       sum, mean, amax, amin, var, sum_to
 //   softmax_ops.cpp      logsumexp, softmax, log_softmax
 //   view_ops.cpp         reshape, permute, slice, expand, squeeze, concat, stack, ...
-//   matmul_op.cpp        matmul
+//   matmul_op.cpp        matmul, linear
 //   conv_ops.cpp         conv2d and its two adjoints
 //   pool_ops.cpp         avg_pool2d, max_pool2d and their adjoints
 //   groupsort_ops.cpp    maxmin, group_sort
@@ -115,6 +115,10 @@ Var slice_adjoint(const Var& g, const Shape& input_shape, int64_t axis, int64_t 
 
 // ---- matrix product (chapter 2) ----
 Var matmul(const Var& a, const Var& b);
+// The affine map of a dense layer, y = x w^T + b, as one op: x [..., in], w [out, in], b [out] or
+// undefined -> [..., out]. Same values as matmul(x, t(w)) + b, but backward computes dw = dy^T x
+// directly in w's layout (one GEMM, no transposed copy).
+Var linear(const Var& x, const Var& w, const Var& b);
 
 // ---- convolution (chapter 2); bias may be an undefined Var ----
 Var conv2d(const Var& x, const Var& w, const Var& bias, int64_t stride = 1, int64_t padding = 0);

@@ -122,6 +122,10 @@ std::vector<OpCase> op_cases() {
        {normal({3}, 62), normal({3, 2}, 63), normal({2}, 64)}},
       {"matmul_batched", [](const std::vector<Var>& v) { return matmul(v[0], v[1]); }, {normal({2, 2, 3}, 65), normal({3, 2}, 66)}},
       {"matmul_broadcast", [](const std::vector<Var>& v) { return matmul(v[0], v[1]); }, {normal({2, 3}, 67), normal({2, 1, 3, 2}, 68)}},
+      {"linear", [](const std::vector<Var>& v) { return linear(v[0], v[1], v[2]); },
+       {normal({2, 2, 3}, 85), normal({4, 3}, 86), normal({4}, 87)}},
+      {"linear_vector_nobias", [](const std::vector<Var>& v) { return linear(v[0], v[1], Var()) * select(v[0], 0, 0); },
+       {normal({3}, 88), normal({2, 3}, 89)}},
       // ---- convolution and its adjoints ----
       {"conv2d", [](const std::vector<Var>& v) { return conv2d(v[0], v[1], v[2], 1, 1); },
        {normal({1, 2, 4, 4}, 69), normal({3, 2, 3, 3}, 70), normal({3}, 71)}},
