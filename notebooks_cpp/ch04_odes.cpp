@@ -204,14 +204,20 @@ void adaptive_steps(Context& ctx) {
   const SolverStats& s = solution.stats;
   double error = 0;
   for (int i = 0; i < 4; ++i) error = std::max(error, std::fabs(solution.last_state[i] - y0[i]));
-  const auto [smallest, largest] = std::minmax_element(s.step_sizes.begin(), s.step_sizes.end());
+  // The first steps are the start-up of the controller from Hairer's cautious h0, and the last one is
+  // cut to land on t_end: look at the steps in between, beyond t = 1.
+  const auto settled = std::find_if(s.step_starts.begin(), s.step_starts.end(), [](double t) { return t > 1.0; });
+  const auto first_settled = s.step_sizes.begin() + (settled - s.step_starts.begin());
+  const auto [smallest, largest] = std::minmax_element(first_settled, s.step_sizes.end() - 1);
   std::cout << "  Kepler orbit, eccentricity " << e << ", two periods, Dormand-Prince rtol " << options.rtol
             << ", atol " << options.atol << ":\n"
             << "    accepted " << s.accepted_steps << ", rejected " << s.rejected_steps << ", f evaluations "
             << s.function_evaluations << " = " << s.evaluations_per_step << " x (" << s.accepted_steps << " + "
             << s.rejected_steps << ") + " << s.initial_step_evaluations << "\n"
-            << "    step sizes from " << *smallest << " (near perihelion, t = "
-            << s.step_starts[smallest - s.step_sizes.begin()] << ") to " << *largest << " (aphelion)\n"
+            << "    first step " << s.step_sizes.front() << " (Hairer's selection), then the controller grows it\n"
+            << "    in between: steps from " << *smallest << " (perihelion, t = "
+            << s.step_starts[smallest - s.step_sizes.begin()] << ") to " << *largest << " (aphelion side, t = "
+            << s.step_starts[largest - s.step_sizes.begin()] << ")\n"
             << "    max |y(4 pi) - y(0)| = " << error << "\n";
   // Fixed-step RK4 with the same number of evaluations, for comparison.
   const int64_t rk4_steps = s.function_evaluations / 4;
