@@ -7,6 +7,7 @@
 // pending gradient is left, so unrelated work recorded earlier costs nothing.
 #include "autodiff/backward.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -71,10 +72,47 @@ struct VisitedNodes {
   }
 };
 
+// grad(): the nodes through which some requested value can be reached, so the walk sends gradients
+// only along paths that end at a requested value. Found in two passes over the roots' part of the
+// tape: down to collect what the roots depend on, then up to mark nodes with a requested input or a
+// marked input node.
+std::unordered_set<const Node*> nodes_leading_to(const std::vector<Var>& roots,
+                                                 const std::unordered_set<const VarImpl*>& requested) {
+  Tape& tape = Tape::current();
+  std::unordered_set<const Node*> reachable;
+  uint64_t start_seq = 0;
+  for (const Var& r : roots)
+    if (r.impl()->grad_fn && reachable.insert(r.impl()->grad_fn.get()).second)
+      start_seq = std::max(start_seq, r.impl()->grad_fn->seq);
+  std::vector<const Node*> order;  // reachable nodes, latest first
+  int64_t outstanding = static_cast<int64_t>(reachable.size());
+  for (size_t i = outstanding > 0 ? tape.index_of(start_seq) + 1 : 0; outstanding > 0 && i > 0;) {
+    --i;
+    const std::shared_ptr<Node> node = tape.entry(i).node.lock();
+    if (!node || !reachable.count(node.get())) continue;
+    --outstanding;
+    order.push_back(node.get());
+    for (const Var& in : node->inputs)
+      if (in.defined() && in.impl()->grad_fn && reachable.insert(in.impl()->grad_fn.get()).second)
+        ++outstanding;
+  }
+  std::unordered_set<const Node*> leading;
+  for (auto it = order.rbegin(); it != order.rend(); ++it)
+    for (const Var& in : (*it)->inputs)
+      if (in.defined() && (requested.count(in.impl().get()) ||
+                           (in.impl()->grad_fn && leading.count(in.impl()->grad_fn.get())))) {
+        leading.insert(*it);
+        break;
+      }
+  return leading;
+}
+
 void walk_tape(const std::vector<Var>& roots, const std::vector<Var>& seeds, const WalkSetup& setup,
                WalkResult& result) {
   GradModeScope mode(setup.create_graph);
   Tape& tape = Tape::current();
+  const std::unordered_set<const Node*> leading =
+      setup.all_leaves ? std::unordered_set<const Node*>{} : nodes_leading_to(roots, setup.requested);
   VisitedNodes visited;
   int64_t outstanding = 0;  // nodes holding a pending gradient not yet processed
   uint64_t start_seq = 0;
@@ -126,8 +164,9 @@ void walk_tape(const std::vector<Var>& roots, const std::vector<Var>& seeds, con
       const Var& in = node->inputs[j];
       if (!in.defined() || !in.requires_grad()) continue;
       const VarImpl* impl = in.impl().get();
-      // Leaves only matter if someone asked for them; intermediates may lead to requested values.
-      wanted[j] = (impl->grad_fn != nullptr || setup.all_leaves) ? true : setup.requested.count(impl) > 0;
+      // backward(): everything. grad(): requested values, and nodes on a path to one.
+      wanted[j] = setup.all_leaves || setup.requested.count(impl) > 0 ||
+                  (impl->grad_fn && leading.count(impl->grad_fn.get()) > 0);
       any = any || wanted[j];
     }
     if (!any) continue;

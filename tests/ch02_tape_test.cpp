@@ -178,6 +178,26 @@ TEST(Ch02Tape, GradOfIntermediateAndOfLeafWithoutTouchingDotGrad) {
   EXPECT_FALSE(x.grad().defined());
 }
 
+TEST(Ch02Tape, GradOnlyRunsRulesOnPathsToTheRequestedInputs) {
+  // y = sum(counted(a) * b): asking for dy/db must not run the rule of the branch through a.
+  static int calls = 0;
+  auto counted = [](const Var& v) {
+    return record("counted", v.value().clone(), {v}, Saves::nothing(), [](const BackwardContext& c) {
+      ++calls;
+      return grads(c.grad);
+    });
+  };
+  Var a = leaf({1, 2}, {2}), b = leaf({3, 4}, {2});
+  Var y = sum(counted(exp(a)) * b);
+  calls = 0;
+  const Var gb = grad({y}, {b}, {}, GradOptions{false, true, false})[0];
+  EXPECT_EQ(calls, 0);
+  EXPECT_NEAR(gb.value().at({1}), std::exp(2.0), 1e-14);
+  const Var ga = grad({y}, {a})[0];
+  EXPECT_EQ(calls, 1);
+  EXPECT_NEAR(ga.value().at({0}), 3 * std::exp(1.0), 1e-14);
+}
+
 TEST(Ch02Tape, CreateGraphGivesDifferentiableGradients) {
   // f = x^3: f' = 3x^2, f'' = 6x, f''' = 6.
   Var x = leaf({1.5}, {});
