@@ -31,6 +31,7 @@ template <class State>
 State rk_step(const ButcherTableau& tableau, const OdeFunction<State>& f, double t, const State& y,
               double h, std::vector<State>& stages, const State* first_stage = nullptr,
               int64_t* evaluations = nullptr) {
+  validate_tableau(tableau);  // O(s²), negligible next to s calls of f
   SNN_CHECK(tableau.is_explicit(), "rk_step: tableau '", tableau.name,
             "' is implicit; use ode/implicit.h for implicit methods");
   const int s = tableau.stages();
