@@ -20,8 +20,8 @@ Linear::Linear(int64_t in, int64_t out, bool has_bias, Generator& g, DType dtype
 Var Linear::forward(const Var& x) {
   SNN_CHECK(x.dim() >= 1 && x.size(-1) == in_features, "Linear(", in_features, " -> ",
             out_features, "): expected input [..., ", in_features, "], got ", shape_str(x.shape()));
-  Var y = matmul(x, t(weight));
-  return bias.defined() ? y + bias : y;
+  // The fused op: one GEMM forward, and dW computed in W's own layout in the backward pass.
+  return linear(x, weight, bias);
 }
 
 std::string Linear::describe() const {

@@ -38,7 +38,7 @@ void Optimizer::zero_grad() {
   for (auto& p : params_) p.zero_grad();
 }
 
-Tensor& Optimizer::buffer(size_t i, const std::string& name) {
+Tensor Optimizer::buffer(size_t i, const std::string& name) {
   for (auto& b : buffers_[i])
     if (b.first == name) return b.second;
   const Tensor& v = params_[i].value();
@@ -67,7 +67,7 @@ void Optimizer::load_state(const std::vector<NamedTensor>& tensors) {
     const size_t i = std::stoul(rest.substr(0, dot));
     SNN_CHECK(i < params_.size(), name_, ": state entry '", nt.name, "' names parameter ", i,
               " but the optimiser has ", params_.size());
-    Tensor& b = buffer(i, rest.substr(dot + 1));
+    Tensor b = buffer(i, rest.substr(dot + 1));
     SNN_CHECK(b.shape() == nt.tensor.shape(), name_, ": state '", nt.name, "': expected shape ",
               shape_str(b.shape()), ", got ", shape_str(nt.tensor.shape()));
     b.copy_(nt.tensor);
@@ -115,7 +115,8 @@ void SGD::update(size_t i, Tensor& value, const Tensor& grad) {
     });
     return;
   }
-  fused(value, grad, {&buffer(i, "momentum")}, [=](auto& p, auto g_in, auto& b, auto&) {
+  Tensor momentum = buffer(i, "momentum");
+  fused(value, grad, {&momentum}, [=](auto& p, auto g_in, auto& b, auto&) {
     using T = std::decay_t<decltype(p)>;
     const T g = static_cast<T>(g_in + wd * p);
     b = first ? g : static_cast<T>(mu * b + (1 - damp) * g);
@@ -138,7 +139,8 @@ void Adam::update(size_t i, Tensor& value, const Tensor& grad) {
   const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
   const double step_size = lr / c1, sqrt_c2 = std::sqrt(c2);
   const bool decoupled = decoupled_;
-  fused(value, grad, {&buffer(i, "exp_avg"), &buffer(i, "exp_avg_sq")},
+  Tensor exp_avg = buffer(i, "exp_avg"), exp_avg_sq = buffer(i, "exp_avg_sq");
+  fused(value, grad, {&exp_avg, &exp_avg_sq},
         [=](auto& p, auto g_in, auto& m, auto& v) {
           using T = std::decay_t<decltype(p)>;
           if (decoupled) p = static_cast<T>(p * (1 - lr * wd));

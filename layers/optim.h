@@ -5,6 +5,7 @@
 // run as one fused loop per parameter, outside the tape.
 #pragma once
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "autodiff/autodiff.h"
@@ -26,6 +27,8 @@ class Optimizer {
   // From now on the learning rate of step k is schedule(k).
   void set_schedule(Schedule schedule) { schedule_ = std::move(schedule); }
   int64_t steps() const { return steps_; }
+  // "SGD", "Adam" or "AdamW": checkpoints store it, so a state is never loaded into another kind.
+  const std::string& name() const { return name_; }
   // Chapter 3 (used from chapter 7 on): runs after every step, e.g. to project constrained
   // parameters back onto their set, or to refresh power-iteration vectors.
   void add_post_step_hook(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
@@ -39,7 +42,9 @@ class Optimizer {
   // Updates parameter i given its gradient (contiguous, same dtype and shape as the value).
   virtual void update(size_t i, Tensor& value, const Tensor& grad) = 0;
   // Per-parameter buffers (momentum, Adam moments), created lazily with the parameter's shape.
-  Tensor& buffer(size_t i, const std::string& name);
+  // Returns a handle sharing the buffer's storage (writes go through), not a reference: creating
+  // a second buffer may move the first one's slot, so a reference would dangle.
+  Tensor buffer(size_t i, const std::string& name);
   std::vector<Var> params_;
   double lr_;
   int64_t steps_ = 0;
