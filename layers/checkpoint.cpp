@@ -107,6 +107,7 @@ CheckpointMetadata load_checkpoint(const std::string& path, Module& model, Optim
   copy_safetensors_into(model_part, model.state(), path);
   // The copies wrote through the parameters' storage; mark them changed, so a tape recorded before
   // the load refuses to reuse the old values.
+  NoGrad no_grad;
   for (Var& p : model.parameters()) p.mutable_value();
   if (optimizer) optimizer->load_state(optimizer_state);
   return content.metadata;
