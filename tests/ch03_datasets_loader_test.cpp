@@ -106,7 +106,7 @@ TEST(Loader, SameSeedSameBatchesNewOrderEachEpoch) {
   expect_same_batches({third}, {read_epoch(a, 1)[2]});
 }
 
-TEST(Loader, PrefetchGivesTheSameBatchesAndTheSameErrors) {
+TEST(Loader, PrefetchGivesTheSameBatches) {
   const Dataset data = small_images(50, 3, 6, 6, 5);
   LoaderOptions options;
   options.batch_size = 7;
