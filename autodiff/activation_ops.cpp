@@ -11,15 +11,24 @@ namespace {
 
 Tensor positive_mask(const Tensor& x) { return gt(x, Tensor::scalar(0.0, x.dtype())); }
 
+// out[i] = g[i] where x[i] > 0, else slope * g[i]. Arithmetic on the 0/1 mask instead of a branch
+// (signs are random, so a branch mispredicts half the time), on restrict pointers so it vectorises.
+template <class T>
+void gate_range(const T* __restrict g, const T* __restrict x, T* __restrict out, T slope, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T positive = static_cast<T>(x[i] > T(0));
+    out[i] = g[i] * (slope + (T(1) - slope) * positive);
+  }
+}
+
 template <class T>
 Tensor gate_contiguous(const Tensor& g, const Tensor& x, double slope) {
   Tensor out = Tensor::empty(g.shape(), g.dtype());
   const T* pg = g.data<T>();
   const T* px = x.data<T>();
   T* po = out.data<T>();
-  const T s = static_cast<T>(slope);
   parallel_for(0, g.numel(), kDefaultGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) po[i] = px[i] > 0 ? pg[i] : s * pg[i];
+    gate_range<T>(pg + lo, px + lo, po + lo, static_cast<T>(slope), hi - lo);
   });
   return out;
 }

@@ -24,7 +24,8 @@ Var conv2d(const Var& x, const Var& w, const Var& bias, int64_t stride, int64_t 
                     gx = conv2d_input_adjoint(c.grad, weight, spatial(in.shape()), stride, padding);
                   if (c.needs_grad(1))
                     gw = conv2d_weight_adjoint(in, c.grad, spatial(weight.shape()), stride, padding);
-                  if (c.needs_grad(2)) gb = sum(c.grad, {0, 2, 3});
+                  // Spatial axes first: they are contiguous rows, so neither sum copies the gradient.
+                  if (c.needs_grad(2)) gb = sum(sum(c.grad, {2, 3}), {0});
                   return grads(gx, gw, gb);
                 });
 }
