@@ -1,6 +1,7 @@
 // datasets/augment.cpp — crop, flip and erasing on float images (chapter 3).
 #include "datasets/augment.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -54,7 +55,11 @@ void crop_flip_image(const float* src, float* dst, int64_t channels, int64_t hei
                      int64_t padding, const CropFlip& cf) {
   // Output pixel (y, x) reads padded pixel (top + y, left + x'), x' = x or W-1-x when flipped,
   // i.e. source pixel (top + y - padding, left + x' - padding); outside the source it is 0.
+  // The columns that land inside the source form one range [x_lo, x_hi): zeros left and right of
+  // it, a plain (or reversed) copy within, no per-pixel test.
   const int64_t shift_y = cf.top - padding, shift_x = cf.left - padding;
+  const int64_t x_lo = std::clamp<int64_t>(cf.flip ? shift_x : -shift_x, 0, width);
+  const int64_t x_hi = std::clamp<int64_t>(cf.flip ? width + shift_x : width - shift_x, x_lo, width);
   for (int64_t c = 0; c < channels; ++c) {
     const float* src_plane = src + c * height * width;
     float* dst_plane = dst + c * height * width;
@@ -62,22 +67,17 @@ void crop_flip_image(const float* src, float* dst, int64_t channels, int64_t hei
       float* out = dst_plane + y * width;
       const int64_t sy = y + shift_y;
       if (sy < 0 || sy >= height) {
-        std::memset(out, 0, sizeof(float) * width);
+        std::fill(out, out + width, 0.0f);
         continue;
       }
       const float* in = src_plane + sy * width;
-      // Valid x range: 0 <= x' + shift_x < width.
+      std::fill(out, out + x_lo, 0.0f);
       if (!cf.flip) {
-        for (int64_t x = 0; x < width; ++x) {
-          const int64_t sx = x + shift_x;
-          out[x] = (sx >= 0 && sx < width) ? in[sx] : 0.0f;
-        }
+        std::copy(in + x_lo + shift_x, in + x_hi + shift_x, out + x_lo);
       } else {
-        for (int64_t x = 0; x < width; ++x) {
-          const int64_t sx = (width - 1 - x) + shift_x;
-          out[x] = (sx >= 0 && sx < width) ? in[sx] : 0.0f;
-        }
+        for (int64_t x = x_lo; x < x_hi; ++x) out[x] = in[width - 1 - x + shift_x];
       }
+      std::fill(out + x_hi, out + width, 0.0f);
     }
   }
 }

@@ -119,14 +119,22 @@ Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch, i
     for (int64_t k = lo; k < hi; ++k) {
       const float* from = src + out.indices[k] * per_example;
       float* to = dst + k * per_example;
+      const bool erase = !boxes.empty() && boxes[k].height > 0;
       if (crop_or_flip) {
         crop_flip_image(from, to, channels, shape[2], shape[3], aug.crop_padding, crops[k]);
+      } else if (!scale_.empty() && !erase) {
+        // The common case without augmentation: copy and normalise in one pass.
+        for (int64_t c = 0; c < channels; ++c) {
+          const float* p = from + c * plane;
+          float* q = to + c * plane;
+          const float a = scale_[c], b = shift_[c];
+          for (int64_t j = 0; j < plane; ++j) q[j] = p[j] * a + b;
+        }
+        continue;
       } else {
         std::memcpy(to, from, sizeof(float) * per_example);
       }
-      if (!boxes.empty() && boxes[k].height > 0) {
-        erase_image(to, channels, shape[2], shape[3], boxes[k], aug.erasing_value);
-      }
+      if (erase) erase_image(to, channels, shape[2], shape[3], boxes[k], aug.erasing_value);
       if (!scale_.empty()) {
         for (int64_t c = 0; c < channels; ++c) {
           float* p = to + c * plane;

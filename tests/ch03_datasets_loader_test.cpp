@@ -205,24 +205,31 @@ TEST(Loader, BadOptionsAreNamed) {
 
 // ---- augmentation against naive loops ----
 
-TEST(Augment, CropMatchesPaddingAndSlicing) {
-  const Tensor images = small_images(6, 2, 5, 7, 2).inputs;
+TEST(Augment, CropAndFlipMatchPaddingSlicingAndMirroring) {
+  const Tensor images = small_images(12, 2, 5, 7, 2).inputs;
   const int64_t pad = 2;
-  Generator gen(3), same(3);
-  const Tensor cropped = random_crop(images, pad, gen);
-  const std::vector<CropFlip> draws = draw_crop_flip(6, pad, false, same);
-  ASSERT_EQ(cropped.shape(), images.shape());
-  for (int64_t i = 0; i < 6; ++i) {
-    EXPECT_GE(draws[i].top, 0);
-    EXPECT_LE(draws[i].top, 2 * pad);
-    for (int64_t c = 0; c < 2; ++c) {
-      for (int64_t y = 0; y < 5; ++y) {
-        for (int64_t x = 0; x < 7; ++x) {
-          // Padded image P has P[y + pad][x + pad] = image[y][x] and zeros around it.
-          const int64_t py = draws[i].top + y - pad, px = draws[i].left + x - pad;
-          const double want =
-              (py >= 0 && py < 5 && px >= 0 && px < 7) ? images.at({i, c, py, px}) : 0.0;
-          ASSERT_EQ(cropped.at({i, c, y, x}), want);
+  for (bool flip : {false, true}) {
+    Augmentation options;
+    options.crop_padding = pad;
+    options.horizontal_flip = flip;
+    Generator gen(3), same(3);
+    const Tensor out = flip ? augment(images, options, gen) : random_crop(images, pad, gen);
+    const std::vector<CropFlip> draws = draw_crop_flip(12, pad, flip, same);
+    ASSERT_EQ(out.shape(), images.shape());
+    for (int64_t i = 0; i < 12; ++i) {
+      EXPECT_GE(draws[i].top, 0);
+      EXPECT_LE(draws[i].top, 2 * pad);
+      for (int64_t c = 0; c < 2; ++c) {
+        for (int64_t y = 0; y < 5; ++y) {
+          for (int64_t x = 0; x < 7; ++x) {
+            // Padded image P has P[y + pad][x + pad] = image[y][x] and zeros around it; the output
+            // is the 5x7 window of P at (top, left), read mirrored when flipped.
+            const int64_t column = draws[i].flip ? 6 - x : x;
+            const int64_t py = draws[i].top + y - pad, px = draws[i].left + column - pad;
+            const double want =
+                (py >= 0 && py < 5 && px >= 0 && px < 7) ? images.at({i, c, py, px}) : 0.0;
+            ASSERT_EQ(out.at({i, c, y, x}), want) << "flip " << flip << " image " << i;
+          }
         }
       }
     }
