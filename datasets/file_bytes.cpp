@@ -16,6 +16,9 @@
 namespace stablenn {
 
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
+  std::error_code fs_error;
+  SNN_CHECK(!std::filesystem::is_directory(path, fs_error), "cannot read ", path,
+            ": it is a folder, a file was expected");
   errno = 0;
   gzFile file = gzopen(path.c_str(), "rb");
   if (file == nullptr) {
@@ -37,7 +40,9 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   int errnum = Z_OK;
   const char* message = gzerror(file, &errnum);
   const std::string reason = message ? message : "";
+  const int read_errno = errno;  // gzclose may change it
   gzclose_r(file);
+  if (errnum == Z_ERRNO) fail("cannot read ", path, ": ", std::strerror(read_errno));
   if (errnum == Z_BUF_ERROR) {
     fail(path, ": broken gzip stream: the compressed data ends early (truncated download?)");
   }

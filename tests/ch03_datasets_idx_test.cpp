@@ -208,10 +208,11 @@ TEST_F(Malformed, LabelOutOfRange) {
   EXPECT_HAS(message, "label 10 of example 4");
 }
 
-TEST_F(Malformed, MissingFile) {
+TEST_F(Malformed, MissingFileOrFolder) {
   std::filesystem::remove(images);
-  const std::string message = read_error();
-  EXPECT_HAS(message, "cannot open " + images);
+  EXPECT_HAS(read_error(), "cannot open " + images);
+  std::filesystem::create_directories(images);
+  EXPECT_HAS(read_error(), "it is a folder");
 }
 
 TEST_F(Malformed, BrokenGzip) {
