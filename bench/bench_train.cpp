@@ -1,0 +1,139 @@
+// bench/bench_train.cpp — chapter 3 workloads: one training epoch over Fashion-MNIST (60,000 images;
+// synthetic uniform images of the same shape when the data is absent), batch 128, shuffled and
+// normalised by the loader, Adam lr 1e-3, cross-entropy, run by the chapter's Trainer (progress
+// output off; the loss and accuracy are still read back every batch), for
+//   mlp: Flatten, Linear(784, 256), ReLU, Linear(256, 256), ReLU, Linear(256, 10)   (chapter 3's MLP)
+//   cnn: Conv(1->16, 3x3, pad 1), ReLU, MaxPool 2, Conv(16->32, 3x3, pad 1), ReLU, MaxPool 2,
+//        Flatten, Linear(1568, 10).
+// Prints "BENCH <workload> stablenn <seconds>" (median epoch time after a warm-up epoch) and
+// "PEAKMEM <workload> stablenn <MiB>" (VmHWM while the workload ran, reset through
+// /proc/self/clear_refs). Twin: bench_train.py.
+// Usage: build/bench/bench_train [--quick] [--threads N] [--data-dir DIR]
+// --quick trains on the first 6,000 images with fewer repetitions (the twin does the same).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "datasets/datasets.h"
+#include "layers/activations.h"
+#include "layers/linear.h"
+#include "layers/trainer.h"
+
+using namespace stablenn;
+
+namespace {
+
+constexpr double kMean = 0.2860, kStd = 0.3530;  // Fashion-MNIST training set, as in chapter 3
+
+double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+  return -1;
+}
+
+// Resets VmHWM to the current RSS (Linux >= 4.0); without permission the peak covers the whole run.
+void reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  if (clear) clear << "5";
+}
+
+Dataset training_set(const std::string& data_dir, bool quick) {
+  Dataset data;
+  try {
+    data = load_fashion_mnist(Split::Train, data_dir, quick ? Subset::first(6000) : Subset::all());
+  } catch (const Error& e) {
+    std::fprintf(stderr, "# fashion-mnist not found: timing synthetic images of the same shape\n");
+    const int64_t n = quick ? 6000 : 60000;
+    Generator g(0);
+    data.name = "synthetic";
+    data.inputs = g.uniform({n, 1, 28, 28});
+    std::vector<int64_t> labels(static_cast<size_t>(n));
+    for (auto& label : labels) label = g.randint(0, 10);
+    data.labels = Tensor::from_int64(labels, {n});
+    data.class_names = fashion_mnist_class_names();
+  }
+  return data;
+}
+
+std::shared_ptr<Sequential> make_mlp(Generator& g) {
+  return std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+      std::make_shared<Flatten>(), std::make_shared<Linear>(784, 256, true, g), ReLU(),
+      std::make_shared<Linear>(256, 256, true, g), ReLU(), std::make_shared<Linear>(256, 10, true, g)});
+}
+
+std::shared_ptr<Sequential> make_cnn(Generator& g) {
+  return std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+      std::make_shared<Conv2d>(1, 16, 3, 1, 1, true, g), ReLU(), std::make_shared<MaxPool2d>(2),
+      std::make_shared<Conv2d>(16, 32, 3, 1, 1, true, g), ReLU(), std::make_shared<MaxPool2d>(2),
+      std::make_shared<Flatten>(), std::make_shared<Linear>(32 * 7 * 7, 10, true, g)});
+}
+
+double median_epoch_seconds(Module& model, const DataLoader& loader, int warmup, int reps) {
+  Adam adam(model.parameters(), 1e-3);
+  Trainer trainer(model, adam);
+  trainer.options.epochs = 1;
+  trainer.options.out = nullptr;
+  std::vector<double> times;
+  for (int r = 0; r < warmup + reps; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    trainer.fit(loader);
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (r >= warmup) times.push_back(t);
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+int usage(const char* program) {
+  std::fprintf(stderr, "usage: %s [--quick] [--threads N] [--data-dir DIR]\n", program);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  int threads = 0;
+  std::string data_dir;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--quick") {
+      quick = true;
+    } else if (arg == "--threads" && i + 1 < argc) {
+      threads = std::atoi(argv[++i]);
+      if (threads < 1) return usage(argv[0]);
+    } else if (arg == "--data-dir" && i + 1 < argc) {
+      data_dir = argv[++i];
+    } else {
+      return usage(argv[0]);
+    }
+  }
+  if (threads > 0) set_num_threads(threads);
+  LoaderOptions options;
+  options.batch_size = 128;
+  options.seed = 1;
+  options.mean = {kMean};
+  options.std = {kStd};
+  const DataLoader loader(training_set(data_dir, quick), options);
+  const int warmup = 1, reps = quick ? 2 : 3;
+  Generator g(0);
+  const std::vector<std::pair<std::string, std::function<std::shared_ptr<Sequential>(Generator&)>>> workloads = {
+      {"train_epoch_mlp_784_256_256_10_b128", make_mlp}, {"train_epoch_cnn_c16_c32_b128", make_cnn}};
+  for (const auto& [name, make] : workloads) {
+    reset_peak_rss();
+    auto model = make(g);
+    const double seconds = median_epoch_seconds(*model, loader, warmup, reps);
+    std::printf("BENCH %s stablenn %.6f\n", name.c_str(), seconds);
+    std::printf("PEAKMEM %s stablenn %.1f\n", name.c_str(), peak_rss_mib());
+    std::fflush(stdout);
+  }
+  return 0;
+}

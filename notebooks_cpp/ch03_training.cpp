@@ -1,0 +1,389 @@
+// notebooks_cpp/ch03_training.cpp — chapter 3, "Training a network": an MLP (784-256-256-10, ReLU)
+// on Fashion-MNIST with Adam and a cosine learning-rate decay, the training loop with its progress
+// bar, CSV log and checkpoints, loss and accuracy curves, the misclassified test images, reloading a
+// checkpoint, and what a diverging run looks like. Without the data it runs on the synthetic shapes.
+// Read along in book/03-training.md. Run: build/notebooks_cpp/ch03_training [--step] [--smoke]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "datasets/datasets.h"
+#include "layers/activations.h"
+#include "layers/checkpoint.h"
+#include "layers/image_grid_plot.h"
+#include "layers/linear.h"
+#include "layers/losses.h"
+#include "layers/plot.h"
+#include "layers/trainer.h"
+#include "notebooks_cpp/harness.h"
+
+using namespace stablenn;
+using stablenn::notebook::Cell;
+using stablenn::notebook::Context;
+
+namespace {
+
+// What the cells share: the data, the model, the training history.
+struct Chapter {
+  bool have_data = false, real_data = false;
+  Dataset train, test;
+  std::vector<double> mean, std;
+  std::shared_ptr<Sequential> model;
+  bool trained = false;
+  TrainResult result;
+  EvalResult test_eval;
+  int64_t epochs = 0;
+  double train_seconds = 0;
+};
+Chapter state;
+
+std::string checkpoint_path(const Context& ctx) { return ctx.out_path("ch03_mlp.safetensors"); }
+
+// ---- cell 1: the data ----
+void ensure_data(Context& ctx) {
+  if (state.have_data) return;
+  const Subset train_subset = ctx.smoke ? Subset::first(2000, true) : Subset::all();
+  const Subset test_subset = ctx.smoke ? Subset::first(500, true) : Subset::all();
+  try {
+    state.train = load_fashion_mnist(Split::Train, ctx.data_dir, train_subset);
+    state.test = load_fashion_mnist(Split::Test, ctx.data_dir, test_subset);
+    state.real_data = true;
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    std::cout << "  Fashion-MNIST was not found:\n    " << message.substr(0, message.find('\n')) << "\n"
+              << "  Running on the synthetic shapes instead (the numbers below are NOT Fashion-MNIST's).\n"
+              << "  To get the real data: scripts/download_data.sh fashion-mnist   (or pass --data-dir DIR,\n"
+              << "  or set STABLENN_DATA; the files go in <dir>/fashion-mnist/).\n";
+    Generator g(ctx.seed + 1);
+    state.train = make_shapes(ctx.pick(20000, 2000), g);
+    state.test = make_shapes(ctx.pick(4000, 500), g);
+    state.train.name = "shapes/train";
+    state.test.name = "shapes/test";
+  }
+  channel_mean_std(state.train.inputs, state.mean, state.std);
+  state.have_data = true;
+}
+
+void the_data(Context& ctx) {
+  ensure_data(ctx);
+  const Dataset& train = state.train;
+  std::cout << "  " << train.name << ": " << train.size() << " images " << shape_str(train.inputs.shape())
+            << ", " << state.test.name << ": " << state.test.size() << " images\n";
+  const std::vector<int64_t> counts = class_counts(train);
+  for (int64_t k = 0; k < train.num_classes(); ++k)
+    std::cout << "    " << k << " " << std::left << std::setw(12) << train.class_names[static_cast<size_t>(k)]
+              << std::right << std::setw(6) << counts[static_cast<size_t>(k)] << " training images\n";
+  std::cout << std::setprecision(4) << "  pixel mean " << state.mean[0] << ", std " << state.std[0]
+            << ": the loader subtracts and divides by them, so the inputs are centred with unit variance\n";
+  // Four examples of every class.
+  std::vector<int64_t> picks;
+  const std::vector<int64_t> labels = train.labels.to_int64();
+  for (int64_t k = 0; k < train.num_classes(); ++k) {
+    int64_t found = 0;
+    for (size_t i = 0; i < labels.size() && found < 4; ++i)
+      if (labels[i] == k) picks.push_back(static_cast<int64_t>(i)), ++found;
+  }
+  CaptionedImageGrid grid;
+  const Dataset examples = select_examples(train, picks);
+  grid.images = examples.inputs;
+  for (int64_t label : examples.labels.to_int64()) grid.captions.push_back(train.class_names[static_cast<size_t>(label)]);
+  grid.columns = 8;
+  grid.title = "training examples";
+  const std::string path = ctx.out_path("ch03_examples.png");
+  grid.save(path);
+  std::cout << "  wrote " << path << "\n";
+}
+
+// ---- cell 2: the model ----
+std::shared_ptr<Sequential> make_mlp(Generator& g) {
+  return std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+      std::make_shared<Flatten>(), std::make_shared<Linear>(784, 256, true, g), ReLU(),
+      std::make_shared<Linear>(256, 256, true, g), ReLU(), std::make_shared<Linear>(256, 10, true, g)});
+}
+
+void the_model(Context& ctx) {
+  Generator g(ctx.seed);
+  state.model = make_mlp(g);
+  state.trained = false;
+  std::cout << state.model->summary({1, 1, 28, 28});
+  std::cout << "  Linear(784 -> 256) holds 784*256 weights + 256 biases = 200,960 parameters; the weights\n"
+               "  start uniform in +-1/sqrt(784) (PyTorch's default), so each layer roughly keeps the scale\n"
+               "  of its input.\n";
+}
+
+// ---- cell 3: training ----
+LoaderOptions loader_options(const Context& ctx, int64_t batch, bool shuffle) {
+  LoaderOptions options;
+  options.batch_size = batch;
+  options.shuffle = shuffle;
+  options.seed = ctx.seed;
+  options.mean = state.mean;
+  options.std = state.std;
+  return options;
+}
+
+int64_t flag_int(const Context& ctx, const std::string& name, int64_t fallback) {
+  const std::string value = ctx.flag(name, std::to_string(fallback));
+  try {
+    const int64_t n = std::stoll(value);
+    SNN_CHECK(n >= 1, "--", name, " must be at least 1, got ", n);
+    return n;
+  } catch (const std::logic_error&) {
+    fail("--", name, " expects a whole number, got '", value, "'");
+  }
+}
+
+double flag_double(const Context& ctx, const std::string& name, double fallback) {
+  const std::string value = ctx.flag(name, "");
+  if (value.empty()) return fallback;
+  try {
+    return std::stod(value);
+  } catch (const std::logic_error&) {
+    fail("--", name, " expects a number, got '", value, "'");
+  }
+}
+
+void train_model(Context& ctx) {
+  ensure_data(ctx);
+  if (!state.model) the_model(ctx);
+  state.epochs = flag_int(ctx, "epochs", ctx.pick(10, 2));
+  const int64_t batch = flag_int(ctx, "batch", 128);
+  const double lr = flag_double(ctx, "lr", 1e-3);
+  const DataLoader train(state.train, loader_options(ctx, batch, true));
+  const DataLoader test(state.test, loader_options(ctx, 1000, false));
+  Adam adam(state.model->parameters(), lr);
+  // Cosine decay from lr to 0 over all steps: large steps early, fine ones at the end.
+  adam.set_schedule(cosine_schedule(lr, state.epochs * train.num_batches()));
+  Trainer trainer(*state.model, adam);
+  trainer.options.epochs = state.epochs;
+  trainer.options.checkpoint_path = checkpoint_path(ctx);
+  trainer.options.csv_path = ctx.out_path("ch03_mlp.csv");
+  std::cout << "  Adam, lr " << lr << " with cosine decay, batch " << batch << ", " << state.epochs
+            << " epochs of " << train.num_batches() << " batches\n";
+  const auto start = std::chrono::steady_clock::now();
+  state.result = trainer.fit(train, &test);
+  state.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  SNN_CHECK(!state.result.diverged, "training diverged: ", state.result.message);
+  state.test_eval = evaluate(*state.model, test, nullptr);
+  state.trained = true;
+  std::cout << "  wrote " << trainer.options.csv_path << " and " << trainer.options.checkpoint_path << "\n";
+}
+
+// For cells run on their own (--cell N): the trained model of this run, or of an earlier run's
+// checkpoint when it fits, or a fresh training.
+void ensure_trained(Context& ctx) {
+  if (state.trained) return;
+  ensure_data(ctx);
+  if (file_exists(checkpoint_path(ctx))) {
+    try {
+      Generator g(ctx.seed);
+      state.model = make_mlp(g);
+      load_checkpoint(checkpoint_path(ctx), *state.model);
+      state.test_eval = evaluate(*state.model, DataLoader(state.test, loader_options(ctx, 1000, false)), nullptr);
+      state.trained = true;
+      std::cout << "  (using the model saved in " << checkpoint_path(ctx) << " by an earlier run)\n";
+      return;
+    } catch (const Error& e) {
+      std::cout << "  (" << checkpoint_path(ctx) << " does not fit: " << e.what() << "; training afresh)\n";
+    }
+  }
+  train_model(ctx);
+}
+
+// ---- cell 4: curves ----
+void curves(Context& ctx) {
+  ensure_trained(ctx);
+  const auto& history = state.result.history;
+  if (history.empty()) {
+    std::cout << "  (no training history in this run: run the training cell to draw the curves)\n";
+    return;
+  }
+  std::vector<double> train_loss, test_loss, train_acc, test_acc;
+  for (const auto& row : history) {
+    train_loss.push_back(row.train_loss), test_loss.push_back(row.test_loss);
+    train_acc.push_back(100 * row.train_accuracy), test_acc.push_back(100 * row.test_accuracy);
+  }
+  LinePlot loss;
+  loss.title = "cross-entropy";
+  loss.x_label = "epoch";
+  loss.y_label = "loss";
+  loss.add("train", train_loss, Marker::Circle).add("test", test_loss, Marker::Square);
+  LinePlot acc;
+  acc.title = "accuracy";
+  acc.x_label = "epoch";
+  acc.y_label = "% correct";
+  acc.add("train", train_acc, Marker::Circle).add("test", test_acc, Marker::Square);
+  Canvas canvas(2 * loss.width, loss.height);
+  loss.draw(canvas, 0, 0, loss.width, loss.height);
+  acc.draw(canvas, loss.width, 0, acc.width, acc.height);
+  const std::string path = ctx.out_path("ch03_curves.png");
+  canvas.save_png(path);
+  std::cout << "  epoch   train loss  test loss   train acc  test acc   seconds\n";
+  for (const auto& row : history)
+    std::printf("  %5lld   %9.4f   %9.4f   %8.2f%%  %7.2f%%   %7.1f\n", static_cast<long long>(row.epoch),
+                row.train_loss, row.test_loss, 100 * row.train_accuracy, 100 * row.test_accuracy, row.seconds);
+  std::cout << "  wrote " << path << "\n";
+  const double gap = history.back().train_accuracy - history.back().test_accuracy;
+  std::cout << std::setprecision(3) << "  train - test accuracy gap: " << 100 * gap
+            << " points: the network fits its training set better than it generalises.\n";
+}
+
+// ---- cell 5: mistakes ----
+void mistakes(Context& ctx) {
+  ensure_trained(ctx);
+  const Dataset& test = state.test;
+  const std::vector<int64_t> labels = test.labels.to_int64();
+  const std::vector<int64_t>& predicted = state.test_eval.predictions;
+  const int64_t k = test.num_classes();
+  std::vector<int64_t> confusion(static_cast<size_t>(k * k), 0), wrong;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    ++confusion[static_cast<size_t>(labels[i] * k + predicted[i])];
+    if (predicted[i] != labels[i]) wrong.push_back(static_cast<int64_t>(i));
+  }
+  std::cout << "  " << wrong.size() << " of " << labels.size() << " test images are misclassified ("
+            << std::setprecision(4) << 100.0 * double(wrong.size()) / double(labels.size()) << " %)\n";
+  std::cout << "  confusion matrix (rows: true class, columns: predicted):\n       ";
+  for (int64_t j = 0; j < k; ++j) std::cout << std::setw(6) << j;
+  std::cout << "\n";
+  for (int64_t i = 0; i < k; ++i) {
+    std::cout << "    " << std::setw(2) << i << " ";
+    for (int64_t j = 0; j < k; ++j) std::cout << std::setw(6) << confusion[static_cast<size_t>(i * k + j)];
+    std::cout << "   " << test.class_names[static_cast<size_t>(i)] << "\n";
+  }
+  if (wrong.empty()) return;
+  wrong.resize(std::min<size_t>(wrong.size(), 32));
+  CaptionedImageGrid grid;
+  grid.images = select_examples(test, wrong).inputs;
+  for (int64_t i : wrong) {
+    grid.captions.push_back(test.class_names[static_cast<size_t>(labels[static_cast<size_t>(i)])] + " ->\n" +
+                            test.class_names[static_cast<size_t>(predicted[static_cast<size_t>(i)])]);
+    grid.caption_colors.push_back(colors::kRed);
+  }
+  grid.columns = 8;
+  grid.title = "misclassified test images: true -> predicted";
+  const std::string path = ctx.out_path("ch03_mistakes.png");
+  grid.save(path);
+  std::cout << "  wrote " << path << "\n";
+}
+
+// ---- cell 6: checkpoints ----
+void checkpoints(Context& ctx) {
+  ensure_trained(ctx);
+  const std::string path = checkpoint_path(ctx);
+  const SafetensorsContent content = load_safetensors(path);
+  std::cout << "  " << path << " holds " << content.tensors.size() << " tensors:\n";
+  for (const auto& t : content.tensors)
+    std::cout << "    " << std::left << std::setw(24) << t.name << std::right << std::setw(4)
+              << safetensors_dtype_name(t.tensor.dtype()) << " " << shape_str(t.tensor.shape()) << "\n";
+  std::cout << "  metadata:";
+  for (const auto& [key, value] : content.metadata) std::cout << " " << key << "=" << value;
+  std::cout << "\n";
+  // A fresh network with other random weights, then the checkpoint: the same predictions.
+  Generator g(ctx.seed + 99);
+  auto copy = make_mlp(g);
+  load_checkpoint(path, *copy);
+  const DataLoader test(state.test, loader_options(ctx, 1000, false));
+  const EvalResult again = evaluate(*copy, test, nullptr);
+  std::cout << std::setprecision(6) << "  reloaded into a fresh network: test accuracy " << 100 * again.accuracy
+            << " % (before saving: " << 100 * state.test_eval.accuracy << " %), predictions "
+            << (again.predictions == state.test_eval.predictions ? "identical" : "DIFFERENT") << "\n";
+  // A network of another shape is refused with a message naming the tensors.
+  Generator g2(1);
+  Sequential wrong({std::make_shared<Flatten>(), std::make_shared<Linear>(784, 128, true, g2), ReLU(),
+                    std::make_shared<Linear>(128, 10, true, g2)});
+  try {
+    load_checkpoint(path, wrong);
+  } catch (const Error& e) {
+    std::cout << "  loading it into a 784-128-10 network fails:\n    " << e.what() << "\n";
+  }
+}
+
+// ---- cell 7: divergence ----
+void divergence(Context& ctx) {
+  ensure_data(ctx);
+  Generator g(ctx.seed + 7);
+  auto model = make_mlp(g);
+  const Dataset small = take_subset(state.train, Subset::first(std::min<int64_t>(2000, state.train.size())));
+  const DataLoader train(small, loader_options(ctx, 128, true));
+  SGD sgd(model->parameters(), 20.0, 0.9);  // a learning rate far too large
+  Trainer trainer(*model, sgd);
+  trainer.options.epochs = 3;
+  trainer.options.checkpoint_path = ctx.out_path("ch03_diverging.safetensors");
+  trainer.options.label = "lr 20";
+  const TrainResult result = trainer.fit(train);
+  if (!result.diverged) {
+    std::cout << "  (this run did not diverge; try a larger learning rate)\n";
+    return;
+  }
+  bool finite = true;
+  for (const auto& t : model->state()) finite = finite && all_finite(t.tensor);
+  std::cout << "  after the stop the model's weights are " << (finite ? "all finite" : "NOT finite")
+            << ": the bad loss was caught before backward() and step() could spread it.\n";
+}
+
+// ---- cell 8: results ----
+void results(Context& ctx) {
+  ensure_trained(ctx);
+  const bool trained_here = !state.result.history.empty();
+  std::cout << "  dataset          " << state.test.name << (state.real_data ? "" : " (synthetic stand-in)") << "\n"
+            << "  model            MLP 784-256-256-10, ReLU, " << state.model->num_parameters() << " parameters\n";
+  if (trained_here)
+    std::cout << "  training         Adam + cosine decay, " << state.epochs << " epochs, " << std::setprecision(3)
+              << state.train_seconds << " s (" << std::setprecision(4)
+              << double(state.epochs * state.train.size()) / state.train_seconds << " samples/s including evaluation)\n";
+  std::cout << std::setprecision(4) << "  test accuracy    " << 100 * state.test_eval.accuracy << " %\n"
+            << "  test loss        " << state.test_eval.loss << "\n";
+  if (state.real_data && !ctx.smoke)
+    std::cout << "  target           >= 88 % on Fashion-MNIST: "
+              << (state.test_eval.accuracy >= 0.88 ? "reached" : "NOT reached") << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<Cell> cells = {
+      {"The data",
+       "Fashion-MNIST: 60,000 training and 10,000 test images of clothes, 28x28 grey levels, 10\n"
+       "classes. The loader shuffles every epoch (seeded) and normalises with the training mean and std.",
+       the_data},
+      {"The model",
+       "A multilayer perceptron: flatten the image to 784 numbers, two hidden layers of 256 ReLU units,\n"
+       "10 logits. Module::summary runs one forward pass to list the output shapes.",
+       the_model},
+      {"Training",
+       "Each step: logits = model(x), loss = cross_entropy(logits, y), backward, Adam step. The Trainer\n"
+       "shows a progress bar, logs every epoch to CSV, evaluates on the test set and checkpoints.",
+       train_model},
+      {"Loss and accuracy curves",
+       "The CSV log drawn as two line plots; the distance between the train and test curves is the\n"
+       "generalisation gap.",
+       curves},
+      {"What the network gets wrong",
+       "The confusion matrix and a grid of misclassified test images with 'true -> predicted' captions:\n"
+       "most mistakes are between classes that look alike (shirt, T-shirt, pullover, coat).",
+       mistakes},
+      {"Checkpoints",
+       "The weights (and the optimiser state) are one safetensors file: readable by PyTorch, written\n"
+       "atomically, and checked tensor by tensor when loaded.",
+       checkpoints},
+      {"When training diverges",
+       "SGD with a learning rate of 20: the loss explodes to infinity or NaN within a few steps. The\n"
+       "Trainer stops, says where, and restores the last good checkpoint.",
+       divergence},
+      {"Results", "The numbers of this run in one table.", results},
+  };
+  return stablenn::notebook::run_chapter(
+      argc, argv,
+      {3, "Training a network", "book/03-training.md",
+       {{"epochs", true, "training epochs (default 10; 2 with --smoke)"},
+        {"batch", true, "batch size (default 128)"},
+        {"lr", true, "Adam learning rate (default 1e-3)"}}},
+      cells);
+}
