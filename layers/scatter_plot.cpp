@@ -158,7 +158,8 @@ void ScatterPlot::draw(Canvas& canvas, int x, int y, int w, int h) const {
 
   std::vector<LegendEntry> legend;
   const int64_t named = std::max<int64_t>(class_count, static_cast<int64_t>(class_names.size()));
-  if (named > 1 || !class_names.empty()) {
+  // A legend with more than 20 rows would hide the plot (and the palette repeats after 10 anyway).
+  if ((named > 1 || !class_names.empty()) && named <= 20) {
     for (int64_t c = 0; c < named; ++c) {
       const std::string name = c < static_cast<int64_t>(class_names.size())
                                    ? class_names[c]

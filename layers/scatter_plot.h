@@ -25,6 +25,7 @@ struct ScatterPlot {
   Tensor points;  // [N, 2], float32 or float64
   Tensor labels;  // [N] class indices >= 0 (Int64, or floats holding integers); undefined: all 0
   std::vector<std::string> class_names;  // legend text per class; empty: "class 0", "class 1", ...
+                                         // (no legend with more than 20 classes)
 
   // Decision regions (optional), shaded in the class colours, from one of:
   //  - classify: called once with the centres of a region_resolution x region_resolution grid

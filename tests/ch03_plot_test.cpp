@@ -253,6 +253,17 @@ TEST(ScatterPlot, ScoresLabelsAndPrecomputedGridsAgree) {
   EXPECT_NE(a.rgb(), base.render().rgb());  // the regions are really drawn
 }
 
+// The legend box has a grey (128) border that nothing else uses: present for a few classes,
+// absent when there are too many classes to list.
+TEST(ScatterPlot, LegendOnlyForAFewClasses) {
+  ScatterPlot plot;
+  plot.points = Tensor::from_vector({0, 0, 1, 1, 2, 0}, {3, 2});
+  plot.labels = Tensor::from_int64({0, 1, 2}, {3});
+  EXPECT_FALSE(pixels_of(plot.render(), colors::kGrey).empty());
+  plot.labels = Tensor::from_int64({0, 1, 24}, {3});
+  EXPECT_TRUE(pixels_of(plot.render(), colors::kGrey).empty());
+}
+
 TEST(ScatterPlot, BadInputIsReported) {
   ScatterPlot plot;
   plot.title = "moons";
