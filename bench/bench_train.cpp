@@ -8,7 +8,7 @@
 // Prints "BENCH <workload> stablenn <seconds>" (median epoch time after a warm-up epoch) and
 // "PEAKMEM <workload> stablenn <MiB>" (VmHWM while the workload ran, reset through
 // /proc/self/clear_refs). Twin: bench_train.py.
-// Usage: build/bench/bench_train [--quick] [--threads N] [--data-dir DIR]
+// Usage: build/bench/bench_train [--quick] [--threads N] [--data-dir DIR] [--only mlp|cnn]
 // --quick trains on the first 6,000 images with fewer repetitions (the twin does the same).
 #include <algorithm>
 #include <chrono>
@@ -93,7 +93,7 @@ double median_epoch_seconds(Module& model, const DataLoader& loader, int warmup,
 }
 
 int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s [--quick] [--threads N] [--data-dir DIR]\n", program);
+  std::fprintf(stderr, "usage: %s [--quick] [--threads N] [--data-dir DIR] [--only mlp|cnn]\n", program);
   return 2;
 }
 
@@ -102,7 +102,7 @@ int usage(const char* program) {
 int main(int argc, char** argv) {
   bool quick = false;
   int threads = 0;
-  std::string data_dir;
+  std::string data_dir, only;  // --only: one workload, e.g. for a profiler
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--quick") {
@@ -112,6 +112,9 @@ int main(int argc, char** argv) {
       if (threads < 1) return usage(argv[0]);
     } else if (arg == "--data-dir" && i + 1 < argc) {
       data_dir = argv[++i];
+    } else if (arg == "--only" && i + 1 < argc) {
+      only = argv[++i];
+      if (only != "mlp" && only != "cnn") return usage(argv[0]);
     } else {
       return usage(argv[0]);
     }
@@ -128,6 +131,7 @@ int main(int argc, char** argv) {
   const std::vector<std::pair<std::string, std::function<std::shared_ptr<Sequential>(Generator&)>>> workloads = {
       {"train_epoch_mlp_784_256_256_10_b128", make_mlp}, {"train_epoch_cnn_c16_c32_b128", make_cnn}};
   for (const auto& [name, make] : workloads) {
+    if (!only.empty() && name.find("_" + only + "_") == std::string::npos) continue;
     reset_peak_rss();
     auto model = make(g);
     const double seconds = median_epoch_seconds(*model, loader, warmup, reps);
