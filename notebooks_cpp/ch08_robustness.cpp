@@ -26,59 +26,14 @@
 #include "layers/plot.h"
 #include "layers/progress.h"
 #include "layers/trainer.h"
+#include "notebooks_cpp/ch08_models.h"
 #include "notebooks_cpp/harness.h"
 
 using namespace stablenn;
 using stablenn::notebook::Context;
+using namespace stablenn::ch08;
 
 namespace {
-
-// The experiment's sizes (design.md §3); --smoke shrinks them.
-struct Setup {
-  int64_t train_count = 30000, attack_count = 1000, epochs = 30, batch = 128;
-  int64_t width = 256, blocks = 5, pgd_iterations = 100;
-  double temperature = 16;  // cross-entropy on 16·logits for the 1-Lipschitz network
-  std::vector<double> eps = {0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0};
-};
-
-// The unconstrained baseline block x ↦ x + h·B σ(Ax + b) (explicit Euler on ẋ = Bσ(Ax + b)).
-// Its Lipschitz bound 1 + h‖A‖‖B‖ Lip(σ) (design.md §2) multiplies up over the blocks.
-class ResidualBlock : public Module, public LipschitzBounded {
- public:
-  ResidualBlock(int64_t width, double h, Generator& g)
-      : A(register_module("A", std::make_shared<Linear>(width, width, true, g))),
-        B(register_module("B", std::make_shared<Linear>(width, width, false, g))), h(h) {}
-  Var forward(const Var& x) override { return x + (*B)(leaky_relu((*A)(x), 0.1)) * h; }
-  std::string describe() const override { return "ResidualBlock x + h·Bσ(Ax+b)"; }
-  double lipschitz_bound() override {
-    return 1 + h * stablenn::lipschitz_bound(*A) * stablenn::lipschitz_bound(*B);  // Lip(σ) = 1
-  }
-  std::shared_ptr<Linear> A, B;
-  double h;
-};
-
-std::shared_ptr<Sequential> make_resnet(const Setup& s, Generator& g) {
-  auto net = std::make_shared<Sequential>();
-  net->add(std::make_shared<Flatten>());
-  net->add(std::make_shared<Linear>(784, s.width, true, g));
-  for (int64_t i = 0; i < s.blocks; ++i) net->add(std::make_shared<ResidualBlock>(s.width, 1.0, g));
-  net->add(std::make_shared<Linear>(s.width, 10, true, g));
-  return net;
-}
-
-// Lift and head normalised to spectral norm <= 1, gradient-step blocks with T = 1 and adaptive
-// Euler sub-steps: 1-Lipschitz from pixels to logits.
-std::shared_ptr<Sequential> make_nonexpansive(const Setup& s, Generator& g) {
-  auto net = std::make_shared<Sequential>();
-  net->add(std::make_shared<Flatten>());
-  net->add(std::make_shared<SpectralNormLinear>(784, s.width, true, NormScaling::kAtMostOne,
-                                                PowerIterationSchedule{}, g));
-  GradientStepOptions block;  // T = 1, Euler, adaptive steps, LeakyReLU(0.1)
-  for (int64_t i = 0; i < s.blocks; ++i) net->add(dense_gradient_step(s.width, s.width, block, g));
-  net->add(std::make_shared<SpectralNormLinear>(s.width, 10, true, NormScaling::kAtMostOne,
-                                                PowerIterationSchedule{}, g));
-  return net;
-}
 
 struct Model {
   std::string name;        // "ResNet" or "non-expansive"
@@ -101,24 +56,13 @@ struct State {
 
 // Trains `m`, or resumes/reuses its checkpoint (which records the epochs done).
 void train_or_load(Model& m, const State& st, Context& ctx) {
-  const Setup& s = st.setup;
-  LoaderOptions lo;
-  lo.batch_size = s.batch;
-  lo.seed = ctx.seed;
-  DataLoader train(st.data.train, lo);
-  lo.shuffle = false;
-  DataLoader test(st.data.test, lo);
-  Adam adam(m.net->parameters(), 1e-3);
-  adam.set_schedule(cosine_schedule(1e-3, s.epochs * train.num_batches()));
   TrainerOptions to;
-  to.epochs = s.epochs;
   to.checkpoint_path = ctx.out_path(m.file);
   to.resume = !ctx.has_flag("retrain");
   to.csv_path = ctx.out_path(m.file + ".csv");
   to.label = m.name;
-  Trainer trainer(*m.net, adam, m.loss, to);
   const auto start = std::chrono::steady_clock::now();
-  const TrainResult r = trainer.fit(train, &test);
+  const TrainResult r = train_model(*m.net, m.loss, st.data.train, st.data.test, st.setup, ctx.seed, to);
   m.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   m.loaded = r.history.empty();
   SNN_CHECK(!r.diverged, m.name, ": ", r.message);
@@ -183,7 +127,6 @@ int main(int argc, char** argv) {
              const std::string tag = std::string(st.data.synthetic ? "shapes" : "fmnist") + "_" +
                                      std::to_string(s.train_count) + "_w" + std::to_string(s.width) +
                                      "_e" + std::to_string(s.epochs) + "_s" + std::to_string(ctx.seed);
-             const double temperature = s.temperature;
              st.models.resize(2);
              st.models[0].name = st.models[0].short_name = "ResNet";
              st.models[0].file = "ch08_resnet_" + tag + ".safetensors";
@@ -192,9 +135,7 @@ int main(int argc, char** argv) {
              st.models[1].short_name = "non-exp";
              st.models[1].file = "ch08_nonexpansive_" + tag + ".safetensors";
              st.models[1].net = make_nonexpansive(s, g);
-             st.models[1].loss = [temperature](const Var& z, const Tensor& y) {
-               return cross_entropy(z * temperature, y);
-             };
+             st.models[1].loss = temperature_cross_entropy(s.temperature);
              for (Model& m : st.models) std::cout << m.name << ":\n" << m.net->summary({1, 1, 28, 28});
            }},
           {"Training",
@@ -216,17 +157,14 @@ int main(int argc, char** argv) {
           {"Attacks", "l2-PGD with random start, step 2.5·eps/iterations, projected onto the eps-ball "
                       "and clipped to [0, 1], at eps = 0 and eight values up to 1.",
            [&](Context&) {
-             PgdOptions o;
-             o.norm = AttackNorm::L2;
-             o.iterations = static_cast<int>(st.setup.pgd_iterations);
              for (Model& m : st.models) {
                const int64_t batches = (st.attack_x.size(0) + 249) / 250;
                ProgressOptions po;
                po.label = "PGD " + m.name;
                ProgressBar bar(batches * static_cast<int64_t>(st.setup.eps.size()), po);
                const auto start = std::chrono::steady_clock::now();
-               m.robust = robust_accuracy_curve(*m.net, st.attack_x, st.attack_y, st.setup.eps, o, 250,
-                                                [&](int64_t done, int64_t) { bar.update(done, done * 250, {}); });
+               m.robust = attack_model(*m.net, st.attack_x, st.attack_y, st.setup,
+                                       [&](int64_t done, int64_t) { bar.update(done, done * 250, {}); });
                bar.finish({});
                m.attack_seconds =
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

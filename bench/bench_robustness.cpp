@@ -1,0 +1,74 @@
+// bench/bench_robustness.cpp — chapter 8's whole toy experiment, timed: train the ResNet and the
+// non-expansive network (notebooks_cpp/ch08_models.h, the chapter program's own models), then attack
+// both with l2-PGD over the eps grid. No plots, no checkpoints. Twin: bench_robustness.py.
+// Prints "BENCH robustness_<part> stablenn <seconds>" for train/attack of each model and the total,
+// and "PEAKMEM robustness_total stablenn <MiB>" (VmHWM of the process).
+// Usage: build/bench/bench_robustness [--quick] [--threads N] [--data-dir DIR]
+// --quick: 5,000 training images, 2 epochs, 200 attacked images, 20 PGD iterations (the twin too).
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "datasets/fallback.h"
+#include "notebooks_cpp/ch08_models.h"
+
+using namespace stablenn;
+using namespace stablenn::ch08;
+
+namespace {
+double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+  return 0;
+}
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  Setup s;
+  std::string data_dir;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--quick") {
+      s.train_count = 5000; s.epochs = 2; s.attack_count = 200; s.pgd_iterations = 20;
+    } else if (arg == "--threads" && i + 1 < argc) {
+      set_num_threads(std::atoi(argv[++i]));
+    } else if (arg == "--data-dir" && i + 1 < argc) {
+      data_dir = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: %s [--quick] [--threads N] [--data-dir DIR]\n", argv[0]);
+      return 2;
+    }
+  }
+  const auto total_start = std::chrono::steady_clock::now();
+  const TrainTestData data = fashion_mnist_or_shapes(data_dir, s.train_count, 0, 0);
+  if (data.synthetic) std::cerr << "# " << data.note.substr(0, data.note.find('\n')) << "\n";
+  const Tensor x = data.test.inputs.narrow(0, 0, s.attack_count);
+  const Tensor y = data.test.labels.narrow(0, 0, s.attack_count);
+  Generator g(1);
+  struct Run { const char* name; std::shared_ptr<Sequential> net; LossFunction loss; };
+  const Run runs[] = {{"resnet", make_resnet(s, g), nullptr},
+                      {"nonexpansive", make_nonexpansive(s, g), temperature_cross_entropy(s.temperature)}};
+  for (const Run& r : runs) {
+    TrainerOptions to;
+    to.out = nullptr;  // silent: the benchmark's output is its BENCH lines
+    auto start = std::chrono::steady_clock::now();
+    const TrainResult result = train_model(*r.net, r.loss, data.train, data.test, s, 0, to);
+    std::printf("BENCH robustness_train_%s stablenn %.3f\n", r.name, seconds_since(start));
+    start = std::chrono::steady_clock::now();
+    const std::vector<double> acc = attack_model(*r.net, x, y, s);
+    std::printf("BENCH robustness_attack_%s stablenn %.3f\n", r.name, seconds_since(start));
+    std::printf("# %s: test accuracy %.4f, robust accuracy at eps 0.5: %.3f, at eps 1: %.3f\n", r.name,
+                result.history.back().test_accuracy, acc[4], acc.back());
+    std::fflush(stdout);
+  }
+  std::printf("BENCH robustness_total stablenn %.3f\n", seconds_since(total_start));
+  std::printf("PEAKMEM robustness_total stablenn %.1f\n", peak_rss_mib());
+  return 0;
+}

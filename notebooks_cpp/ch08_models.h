@@ -1,0 +1,101 @@
+// notebooks_cpp/ch08_models.h — the two networks of chapter 8's toy robustness example, shared by
+// the chapter program and its benchmark (bench/bench_robustness.cpp), so both run the same models.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "datasets/loader.h"
+#include "layers/activations.h"
+#include "layers/attacks.h"
+#include "layers/gradient_step_block.h"
+#include "layers/linear.h"
+#include "layers/lipschitz.h"
+#include "layers/losses.h"
+#include "layers/norm_layers.h"
+#include "layers/trainer.h"
+
+namespace stablenn::ch08 {
+
+// The experiment's sizes (design.md §3); --smoke shrinks them.
+struct Setup {
+  int64_t train_count = 30000, attack_count = 1000, epochs = 30, batch = 128;
+  int64_t width = 256, blocks = 5, pgd_iterations = 100;
+  double temperature = 16;  // cross-entropy on 16·logits for the 1-Lipschitz network
+  std::vector<double> eps = {0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0};
+};
+
+// The unconstrained baseline block x ↦ x + h·B σ(Ax + b) (explicit Euler on ẋ = Bσ(Ax + b)).
+// Its Lipschitz bound 1 + h‖A‖‖B‖ Lip(σ) (design.md §2) multiplies up over the blocks.
+class ResidualBlock : public Module, public LipschitzBounded {
+ public:
+  ResidualBlock(int64_t width, double h, Generator& g)
+      : A(register_module("A", std::make_shared<Linear>(width, width, true, g))),
+        B(register_module("B", std::make_shared<Linear>(width, width, false, g))), h(h) {}
+  Var forward(const Var& x) override { return x + (*B)(leaky_relu((*A)(x), 0.1)) * h; }
+  std::string describe() const override { return "ResidualBlock x + h·Bσ(Ax+b)"; }
+  double lipschitz_bound() override {
+    return 1 + h * stablenn::lipschitz_bound(*A) * stablenn::lipschitz_bound(*B);  // Lip(σ) = 1
+  }
+  std::shared_ptr<Linear> A, B;
+  double h;
+};
+
+inline std::shared_ptr<Sequential> make_resnet(const Setup& s, Generator& g) {
+  auto net = std::make_shared<Sequential>();
+  net->add(std::make_shared<Flatten>());
+  net->add(std::make_shared<Linear>(784, s.width, true, g));
+  for (int64_t i = 0; i < s.blocks; ++i) net->add(std::make_shared<ResidualBlock>(s.width, 1.0, g));
+  net->add(std::make_shared<Linear>(s.width, 10, true, g));
+  return net;
+}
+
+// Lift and head normalised to spectral norm <= 1, gradient-step blocks with T = 1 and adaptive
+// Euler sub-steps: 1-Lipschitz from pixels to logits.
+inline std::shared_ptr<Sequential> make_nonexpansive(const Setup& s, Generator& g) {
+  auto net = std::make_shared<Sequential>();
+  net->add(std::make_shared<Flatten>());
+  net->add(std::make_shared<SpectralNormLinear>(784, s.width, true, NormScaling::kAtMostOne,
+                                                PowerIterationSchedule{}, g));
+  GradientStepOptions block;  // T = 1, Euler, adaptive steps, LeakyReLU(0.1)
+  for (int64_t i = 0; i < s.blocks; ++i) net->add(dense_gradient_step(s.width, s.width, block, g));
+  net->add(std::make_shared<SpectralNormLinear>(s.width, 10, true, NormScaling::kAtMostOne,
+                                                PowerIterationSchedule{}, g));
+  return net;
+}
+
+// The loss of each model: plain cross-entropy for the ResNet, cross-entropy of temperature·logits
+// for the 1-Lipschitz network (its logits move little; design.md §3).
+inline LossFunction temperature_cross_entropy(double temperature) {
+  return [temperature](const Var& z, const Tensor& y) { return cross_entropy(z * temperature, y); };
+}
+
+// Trains `net` with Adam (lr 1e-3, cosine decay to 0), batch s.batch, for to.epochs epochs,
+// evaluating on `test` after each. `to` carries checkpointing, logging and output choices.
+inline TrainResult train_model(Module& net, const LossFunction& loss, const Dataset& train,
+                               const Dataset& test, const Setup& s, uint64_t seed,
+                               TrainerOptions to) {
+  LoaderOptions lo;
+  lo.batch_size = s.batch;
+  lo.seed = seed;
+  DataLoader train_loader(train, lo);
+  lo.shuffle = false;
+  DataLoader test_loader(test, lo);
+  Adam adam(net.parameters(), 1e-3);
+  adam.set_schedule(cosine_schedule(1e-3, s.epochs * train_loader.num_batches()));
+  to.epochs = s.epochs;
+  Trainer trainer(net, adam, loss, to);
+  return trainer.fit(train_loader, &test_loader);
+}
+
+// The experiment's attack: l2-PGD (random start, step 2.5·eps/iterations, s.pgd_iterations
+// iterations) at every eps of s.eps, in batches of 250. Returns the accuracy at each eps.
+inline std::vector<double> attack_model(Module& net, const Tensor& x, const Tensor& y, const Setup& s,
+                                        const std::function<void(int64_t, int64_t)>& on_batch = nullptr) {
+  PgdOptions o;
+  o.norm = AttackNorm::L2;
+  o.iterations = static_cast<int>(s.pgd_iterations);
+  net.eval();
+  return robust_accuracy_curve(net, x, y, s.eps, o, 250, on_batch);
+}
+
+}  // namespace stablenn::ch08
