@@ -30,6 +30,13 @@ Tensor away_from_zero(const Shape& shape, uint64_t seed) {
 
 void expect_ok(const GradcheckResult& r) { EXPECT_TRUE(r.ok) << r.report; }
 
+// floor() of every value: whole numbers, so that equal values (ties) are common.
+Tensor floor_div_values(const Tensor& t) {
+  std::vector<double> v = t.to_vector();
+  for (double& e : v) e = std::floor(e);
+  return Tensor::from_vector(v, t.shape(), t.dtype());
+}
+
 // ---- Linear ----
 
 TEST(Ch03Linear, ForwardMatchesExplicitLoops) {
@@ -166,6 +173,42 @@ TEST(Ch03Pooling, AvgAndMaxPoolMatchLoops) {
           EXPECT_EQ(ym.at({n, c, i, j}), m);
         }
     }
+}
+
+// The 2x2 / stride 2 fast path of the core's max pooling against a plain loop, with ties (the first
+// maximum wins) and NaN (a NaN wins, so it shows in the output), values and indices.
+TEST(Ch03Pooling, TwoByTwoMaxPoolTiesAndNaN) {
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    Generator g(33);
+    // Values from a small set: many ties inside windows. Odd sizes: the last row/column is dropped.
+    Tensor x = floor_div_values(g.uniform({2, 3, 7, 9}, 0, 3, DType::Float64)).to(dtype);
+    x.set({0, 1, 2, 3}, NAN);
+    x.set({1, 2, 5, 6}, NAN);
+    x.set({1, 2, 5, 7}, NAN);
+    Tensor indices;
+    const Tensor y = max_pool2d(x, 2, 2, 0, &indices);
+    ASSERT_EQ(y.shape(), (Shape{2, 3, 3, 4}));
+    const std::vector<int64_t> idx = indices.to_int64();
+    size_t k = 0;
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t c = 0; c < 3; ++c)
+        for (int64_t i = 0; i < 3; ++i)
+          for (int64_t j = 0; j < 4; ++j, ++k) {
+            double best = 0;
+            int64_t best_index = -1;
+            for (int64_t p = 0; p < 2; ++p)
+              for (int64_t q = 0; q < 2; ++q) {
+                const double v = x.at({n, c, 2 * i + p, 2 * j + q});
+                if (best_index < 0 || v > best || std::isnan(v)) best = v, best_index = (2 * i + p) * 9 + 2 * j + q;
+              }
+            EXPECT_EQ(idx[k], best_index) << n << c << i << j;
+            if (std::isnan(best)) {
+              EXPECT_TRUE(std::isnan(y.at({n, c, i, j})));
+            } else {
+              EXPECT_EQ(y.at({n, c, i, j}), best);
+            }
+          }
+  }
 }
 
 TEST(Ch03Pooling, GlobalAveragePoolAndFlatten) {
