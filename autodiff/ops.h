@@ -104,9 +104,12 @@ Var narrow(const Var& x, int64_t axis, int64_t start, int64_t length);
 Var select(const Var& x, int64_t axis, int64_t index);
 Var expand(const Var& x, const Shape& shape);
 Var squeeze(const Var& x, int64_t axis);
+Var squeeze(const Var& x);  // all size-1 axes
 Var unsqueeze(const Var& x, int64_t axis);
 Var contiguous(const Var& x);
 Var clone(const Var& x);
+// A copy in another float dtype; the gradient is cast back (e.g. float32 layers inside a float64 check).
+Var cast(const Var& x, DType dtype);
 Var concat(const std::vector<Var>& parts, int64_t axis);
 Var stack(const std::vector<Var>& parts, int64_t axis);
 // The adjoint of slice: a zero tensor of `input_shape` with g written into the sliced positions.

@@ -87,6 +87,11 @@ Var squeeze(const Var& x, int64_t axis) {
                 [](const BackwardContext& c) { return grads(reshape(c.grad, c.inputs[0].shape())); });
 }
 
+Var squeeze(const Var& x) {
+  return record("squeeze", x.value().squeeze(), {x}, Saves::nothing(),
+                [](const BackwardContext& c) { return grads(reshape(c.grad, c.inputs[0].shape())); });
+}
+
 Var unsqueeze(const Var& x, int64_t axis) {
   return record("unsqueeze", x.value().unsqueeze(axis), {x}, Saves::nothing(),
                 [](const BackwardContext& c) { return grads(reshape(c.grad, c.inputs[0].shape())); });
@@ -100,6 +105,14 @@ Var contiguous(const Var& x) {
 Var clone(const Var& x) {
   return record("clone", x.value().clone(), {x}, Saves::nothing(),
                 [](const BackwardContext& c) { return grads(c.grad); });
+}
+
+Var cast(const Var& x, DType dtype) {
+  SNN_CHECK(is_floating(dtype) && is_floating(x.dtype()), "cast: only float dtypes are differentiable, got ",
+            dtype_name(x.dtype()), " -> ", dtype_name(dtype));
+  const DType from = x.dtype();
+  return record("cast", x.value().to(dtype), {x}, Saves::nothing(),
+                [from](const BackwardContext& c) { return grads(cast(c.grad, from)); });
 }
 
 Var concat(const std::vector<Var>& parts, int64_t axis) {

@@ -113,6 +113,7 @@ std::vector<OpCase> op_cases() {
       {"narrow_select", [](const std::vector<Var>& v) { return narrow(v[0], 0, 1, 2) + select(v[0], 1, -1); }, {normal({3, 3}, 52)}},
       {"expand", [](const std::vector<Var>& v) { return expand(v[0], {2, 3, 4}) * expand(v[0], {2, 3, 4}); }, {normal({3, 1}, 53)}},
       {"squeeze_unsqueeze", [](const std::vector<Var>& v) { return unsqueeze(squeeze(v[0], 1), 0); }, {normal({2, 1, 3}, 54)}},
+      {"squeeze_all", [](const std::vector<Var>& v) { return squeeze(v[0]) * squeeze(v[0]); }, {normal({1, 3, 1, 2}, 94)}},
       {"contiguous_clone", [](const std::vector<Var>& v) { return contiguous(t(v[0])) * clone(t(v[0])); }, {normal(s23, 55)}},
       {"concat", [](const std::vector<Var>& v) { return concat({v[0], v[1] * v[1], v[0]}, 1); }, {normal({2, 2}, 56), normal({2, 3}, 57)}},
       {"stack", [](const std::vector<Var>& v) { return stack({v[0], v[1] * v[0]}, 1); }, {normal(s23, 58), normal(s23, 59)}},

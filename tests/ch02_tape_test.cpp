@@ -220,6 +220,18 @@ TEST(Ch02Tape, CreateGraphGivesDifferentiableGradients) {
   EXPECT_DOUBLE_EQ(w.grad().item(), 12.0);
 }
 
+TEST(Ch02Tape, CastCarriesTheGradientBackInTheInputDtype) {
+  // (finite differences cannot check a rounding cast, so this checks the rule exactly)
+  Var x = leaf({0.5, -0.25, 1.5}, {3});
+  const Tensor w = Tensor::from_floats({2.0f, -1.0f, 0.5f}, {3});
+  Var y = sum(cast(x, DType::Float32) * Var(w));
+  EXPECT_EQ(y.dtype(), DType::Float32);
+  backward(y);
+  EXPECT_EQ(x.grad().dtype(), DType::Float64);
+  EXPECT_EQ(x.grad().value().to_vector(), (std::vector<double>{2.0, -1.0, 0.5}));
+  EXPECT_THROW(cast(x, DType::Int64), Error);
+}
+
 // ---- the error cases of issue 3 ----
 
 TEST(Ch02TapeErrors, BackwardOnNonScalarNeedsASeed) {
