@@ -61,20 +61,23 @@ echo "stablenn benchmarks, $threads thread(s)${quick:+ (quick run)}"
 awk '
   { key = $1 SUBSEP $2
     if (!(key in best) || $3 < best[key]) { best[key] = $3; threads_of[key] = $4 }
-    if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
+    if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1; if (length($1) > width) width = length($1) }
     if ($2 != "stablenn" && !(key in listed)) { listed[key] = 1; refs[$1] = refs[$1] " " $2 } }
   END {
-    printf "%-36s | %11s | %-26s | %s\n", "workload", "stablenn s", "reference (impl) s", "ratio stablenn/reference"
-    printf "%-36s-+-%11s-+-%-26s-+-%s\n", "------------------------------------", "-----------", "--------------------------", "------------------------"
+    if (width < 8) width = 8
+    dashes = sprintf("%*s", width, ""); gsub(/ /, "-", dashes)
+    row = "%-" width "s | %11s | %-26s | %s\n"
+    printf row, "workload", "stablenn s", "reference (impl) s", "ratio stablenn/reference"
+    printf "%s-+-%s-+-%s-+-%s\n", dashes, "-----------", "--------------------------", "------------------------"
     for (i = 1; i <= n; ++i) {
       w = order[i]; ours = (w SUBSEP "stablenn") in best ? best[w SUBSEP "stablenn"] : ""
       split(substr(refs[w], 2), names, " ")
-      if (refs[w] == "") printf "%-36s | %11s | %-26s | %s\n", w, ours, "-", "-"
+      if (refs[w] == "") printf row, w, ours, "-", "-"
       for (j = 1; j in names; ++j) {
         ref = names[j]; key = w SUBSEP ref
         label = ref (threads_of[key] != "" ? ", " threads_of[key] " thr" : "")
         ratio = (ours != "" && best[key] > 0) ? sprintf("%.3f", ours / best[key]) : "-"
-        printf "%-36s | %11s | %-26s | %s\n", w, (ours == "" ? "-" : ours), sprintf("%.6f (%s)", best[key], label), ratio
+        printf row, w, (ours == "" ? "-" : ours), sprintf("%.6f (%s)", best[key], label), ratio
       }
     }
   }' "$results"
