@@ -12,6 +12,7 @@
 #include "layers/lipschitz.h"
 #include "layers/losses.h"
 #include "layers/norm_layers.h"
+#include "layers/resnet_block.h"
 #include "layers/trainer.h"
 
 namespace stablenn::ch08 {
@@ -24,27 +25,12 @@ struct Setup {
   std::vector<double> eps = {0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0};
 };
 
-// The unconstrained baseline block x ↦ x + h·B σ(Ax + b) (explicit Euler on ẋ = Bσ(Ax + b)).
-// Its Lipschitz bound 1 + h‖A‖‖B‖ Lip(σ) (design.md §2) multiplies up over the blocks.
-class ResidualBlock : public Module, public LipschitzBounded {
- public:
-  ResidualBlock(int64_t width, double h, Generator& g)
-      : A(register_module("A", std::make_shared<Linear>(width, width, true, g))),
-        B(register_module("B", std::make_shared<Linear>(width, width, false, g))), h(h) {}
-  Var forward(const Var& x) override { return x + (*B)(leaky_relu((*A)(x), 0.1)) * h; }
-  std::string describe() const override { return "ResidualBlock x + h·Bσ(Ax+b)"; }
-  double lipschitz_bound() override {
-    return 1 + h * stablenn::lipschitz_bound(*A) * stablenn::lipschitz_bound(*B);  // Lip(σ) = 1
-  }
-  std::shared_ptr<Linear> A, B;
-  double h;
-};
-
 inline std::shared_ptr<Sequential> make_resnet(const Setup& s, Generator& g) {
   auto net = std::make_shared<Sequential>();
   net->add(std::make_shared<Flatten>());
   net->add(std::make_shared<Linear>(784, s.width, true, g));
-  for (int64_t i = 0; i < s.blocks; ++i) net->add(std::make_shared<ResidualBlock>(s.width, 1.0, g));
+  // x + h·Bσ(Ax + b), h = 1, LeakyReLU(0.1), nothing constrained
+  for (int64_t i = 0; i < s.blocks; ++i) net->add(dense_resnet_step(s.width, s.width, {}, g));
   net->add(std::make_shared<Linear>(s.width, 10, true, g));
   return net;
 }
