@@ -3,8 +3,8 @@
 # and runs the main program. Arguments go to the program, e.g. scripts/run_main.sh --smoke
 set -euo pipefail
 
-# The main program: the chapter 1 program until the chapter 8 example (adversarial robustness) exists.
-MAIN_PROGRAM=ch01_tensors
+# The main program: the chapter 8 toy robustness example (ResNet vs non-expansive network under PGD).
+MAIN_PROGRAM=ch08_robustness
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh" --target "$MAIN_PROGRAM"
