@@ -1,0 +1,349 @@
+// notebooks_cpp/ch05_neural_odes.cpp — chapter 5, "Neural ODEs": ResNets as explicit Euler steps, the
+// neural ODE block with two ways to its gradient (backprop through the solver, the adjoint method), a
+// classifier for the two spirals trained both ways, and the trajectories of the points.
+// Read along in book/05-neural-odes.md. Run: build/notebooks_cpp/ch05_neural_odes [--step] [--smoke]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "autodiff/autodiff.h"
+#include "datasets/toy2d.h"
+#include "layers/canvas.h"
+#include "layers/losses.h"
+#include "layers/optim.h"
+#include "layers/plot.h"
+#include "layers/scatter_plot.h"
+#include "notebooks_cpp/ch05_model.h"
+#include "notebooks_cpp/harness.h"
+#include "ode/ode.h"
+#include "ode/odeint.h"
+
+using namespace stablenn;
+using stablenn::notebook::Cell;
+using stablenn::notebook::Context;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double max_abs_difference(const Tensor& a, const Tensor& b) {
+  const std::vector<double> x = a.to_vector(), y = b.to_vector();
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::fabs(x[i] - y[i]));
+  return worst;
+}
+
+// Bytes of the distinct tensor storages held by the live nodes of this thread's tape: what the graph
+// keeps for the backward pass (outputs and saved inputs), counted once per buffer.
+double graph_mib() {
+  Tape& tape = Tape::current();
+  std::unordered_set<const Storage*> seen;
+  double bytes = 0;
+  auto add = [&](const Tensor& t) {
+    if (t.defined() && seen.insert(t.storage().get()).second) bytes += static_cast<double>(t.storage()->nbytes());
+  };
+  for (size_t i = 0; i < tape.size(); ++i) {
+    const std::shared_ptr<Node> node = tape.entry(i).node.lock();
+    if (!node) continue;
+    add(node->output->value);
+    for (const Var& in : node->inputs)
+      if (in.defined()) add(in.value());
+  }
+  return bytes / (1024.0 * 1024.0);
+}
+
+// ---- shared state between cells ----
+struct Run {
+  std::string name;
+  std::shared_ptr<SpiralOdeClassifier> model;
+  double seconds = 0, accuracy = 0, loss = 0, graph_mib = 0;
+  int64_t forward_nfe = 0, backward_nfe = 0;
+};
+
+Dataset g_train, g_test;
+std::vector<Run> g_runs;
+
+NeuralOdeOptions rk4_options(int64_t steps, GradientMethod method) {
+  NeuralOdeOptions o;
+  o.solver.tableau = rk4();
+  o.solver.steps = steps;
+  o.solver.gradient = method;
+  return o;
+}
+
+std::vector<double> flat_gradients(Module& model) {
+  std::vector<double> flat;
+  for (const Var& p : model.parameters()) {
+    const std::vector<double> part = p.grad().value().to_vector();
+    flat.insert(flat.end(), part.begin(), part.end());
+  }
+  return flat;
+}
+
+double relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff += (a[i] - b[i]) * (a[i] - b[i]), norm += b[i] * b[i];
+  return std::sqrt(diff / norm);
+}
+
+// ---- cell 1 ----
+void resnets_are_euler(Context& ctx) {
+  Generator g(ctx.seed + 1);
+  const double T = 1.0;
+  const Tensor x0 = g.normal({64, 2}, 0.0, 1.0, DType::Float64);
+  auto field = std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+      std::make_shared<Linear>(2, 16, true, g, DType::Float64), Tanh(),
+      std::make_shared<Linear>(16, 2, true, g, DType::Float64)});
+  // The reference flow: RK4 with many steps.
+  NeuralOdeOptions fine;
+  fine.t1 = T;
+  fine.solver.steps = 2000;
+  const Tensor exact = NeuralOde(field, fine).forward(Var(x0)).value();
+  std::cout << "  L (blocks)   max|ResNet - Euler(L steps)|   max|ResNet - flow x(T)|   ratio\n";
+  double previous = 0;
+  for (int64_t L : {2, 4, 8, 16, 32, 64}) {
+    Var resnet(x0);
+    for (int64_t l = 0; l < L; ++l) resnet = resnet + (T / static_cast<double>(L)) * (*field)(resnet);
+    NeuralOdeOptions euler;
+    euler.t1 = T;
+    euler.solver.tableau = explicit_euler();
+    euler.solver.steps = L;
+    const Tensor by_solver = NeuralOde(field, euler).forward(Var(x0)).value();
+    const double to_flow = max_abs_difference(resnet.value(), exact);
+    std::cout << "  " << std::setw(10) << L << "   " << std::setw(28) << std::scientific << std::setprecision(2)
+              << max_abs_difference(resnet.value(), by_solver) << "   " << std::setw(23) << to_flow << "   "
+              << std::fixed << std::setprecision(2) << (previous > 0 ? previous / to_flow : 0.0) << "\n";
+    previous = to_flow;
+  }
+  std::cout << "  The ResNet with h = T/L is explicit Euler to the last bit; its distance to the flow halves\n"
+               "  with each doubling of L (first order). Different weights per block = piecewise-constant\n"
+               "  parameters in time (NeuralOde with one field per interval).\n";
+}
+
+// ---- cell 2 ----
+void spirals(Context& ctx) {
+  Generator g(ctx.seed + 2);
+  g_train = make_spirals(ctx.pick(1000, 200), 0.02, g);
+  g_test = make_spirals(ctx.pick(1000, 200), 0.02, g);
+  ScatterPlot plot;
+  plot.title = "two spirals (training set)";
+  plot.points = g_train.inputs;
+  plot.labels = g_train.labels;
+  plot.save(ctx.out_path("ch05_spirals.png"));
+  std::cout << "  " << g_train.inputs.size(0) << " training and " << g_test.inputs.size(0)
+            << " test points, 1.5 turns; wrote " << ctx.out_path("ch05_spirals.png") << "\n";
+}
+
+// ---- cell 3 ----
+void compare_gradients(Context& ctx) {
+  // The same weights, one loss, the gradient by both methods: backprop differentiates the discrete
+  // solve exactly; the adjoint solves the continuous adjoint equation, so the two differ by the solver's
+  // error. Float64 here so that rounding does not hide the O(h^4) trend.
+  Generator g(ctx.seed + 3);
+  const int64_t n = std::min<int64_t>(g_train.inputs.size(0), 250);  // a subset: float64 is for accuracy
+  const Var x(g_train.inputs.narrow(0, 0, n).to(DType::Float64));
+  const Tensor labels = g_train.labels.narrow(0, 0, n);
+  std::cout << "  solver                 rel. difference   graph after forward (MiB): backprop   adjoint\n";
+  auto row = [&](const std::string& name, NeuralOdeOptions options) {
+    std::vector<double> grads[2];
+    double mib[2];
+    for (int m = 0; m < 2; ++m) {
+      options.solver.gradient = m == 0 ? GradientMethod::kBackprop : GradientMethod::kAdjoint;
+      Generator init(ctx.seed + 30);
+      SpiralOdeClassifier model(2, 32, options, init, DType::Float64);
+      const Var loss = cross_entropy(model(x), labels);
+      mib[m] = graph_mib();
+      backward(loss);
+      grads[m] = flat_gradients(model);
+    }
+    std::cout << "  " << std::left << std::setw(22) << name << std::right << std::scientific << std::setprecision(2)
+              << std::setw(16) << relative_difference(grads[1], grads[0]) << std::fixed << std::setprecision(3)
+              << std::setw(29) << mib[0] << std::setw(10) << mib[1] << "\n";
+  };
+  for (int64_t steps : {5, 10, 20, 40}) row("RK4, " + std::to_string(steps) + " steps", rk4_options(steps, GradientMethod::kBackprop));
+  for (double rtol : {1e-3, 1e-5, 1e-7}) {
+    NeuralOdeOptions o;
+    o.solver.tableau = dormand_prince();
+    o.solver.adaptive = true;
+    o.solver.adaptive_options.rtol = rtol;
+    o.solver.adaptive_options.atol = rtol * 1e-2;
+    std::ostringstream name;
+    name << "Dopri5, rtol " << std::scientific << std::setprecision(0) << rtol;
+    row(name.str(), o);
+  }
+  std::cout << "  RK4: the difference falls ~16x per halving of h (O(h^4)); Dopri5: it follows the tolerance.\n"
+               "  The adjoint's graph holds only the inputs and x(T), whatever the number of steps.\n";
+}
+
+// ---- cell 4 ----
+Run train(Context& ctx, const std::string& name, const NeuralOdeOptions& options) {
+  Generator init(ctx.seed + 40);  // the same initial weights for every method
+  Run run;
+  run.name = name;
+  run.model = std::make_shared<SpiralOdeClassifier>(2, 32, options, init);
+  SpiralOdeClassifier& model = *run.model;
+  Adam optimizer(model.parameters(), 1e-2);
+  const Var x(g_train.inputs);
+  const int64_t steps = ctx.pick(500, 15);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t step = 1; step <= steps; ++step) {
+    optimizer.zero_grad();
+    const Var loss = cross_entropy(model(x), g_train.labels);
+    if (step == 1) run.graph_mib = graph_mib();
+    backward(loss);
+    optimizer.step();
+    run.forward_nfe += model.block->stats().forward_evaluations;
+    run.backward_nfe += model.block->stats().backward_evaluations;
+    run.loss = loss.item();
+    if (step % std::max<int64_t>(1, steps / 5) == 0 || step == steps)
+      std::cout << "    step " << std::setw(4) << step << "  loss " << std::fixed << std::setprecision(4) << run.loss
+                << "\n" << std::flush;
+  }
+  run.seconds = seconds_since(start);
+  run.forward_nfe /= steps;
+  run.backward_nfe /= steps;
+  NoGrad no_grad;
+  model.eval();
+  run.accuracy = accuracy(model(Var(g_test.inputs)).value(), g_test.labels);
+  std::cout << "  " << name << ": test accuracy " << std::setprecision(1) << 100 * run.accuracy << " %, "
+            << std::setprecision(2) << run.seconds << " s, " << run.forward_nfe << " f-evaluations forward and "
+            << run.backward_nfe << " augmented evaluations backward per step\n";
+  return run;
+}
+
+void train_both(Context& ctx) {
+  g_runs.clear();
+  g_runs.push_back(train(ctx, "RK4 10 steps, backprop", rk4_options(10, GradientMethod::kBackprop)));
+  g_runs.push_back(train(ctx, "RK4 10 steps, adjoint", rk4_options(10, GradientMethod::kAdjoint)));
+  NeuralOdeOptions dp;
+  dp.solver.tableau = dormand_prince();
+  dp.solver.adaptive = true;
+  dp.solver.adaptive_options.rtol = 1e-4;
+  dp.solver.adaptive_options.atol = 1e-6;
+  dp.solver.gradient = GradientMethod::kAdjoint;
+  if (!ctx.smoke) g_runs.push_back(train(ctx, "Dopri5 rtol 1e-4, adjoint", dp));
+}
+
+// ---- cell 5 ----
+void trajectories(Context& ctx) {
+  SpiralOdeClassifier& model = *g_runs.front().model;
+  NoGrad no_grad;
+  ScatterPlot regions;
+  regions.title = "decision regions (RK4, backprop)";
+  regions.points = g_test.inputs;
+  regions.labels = g_test.labels;
+  regions.classify = [&](const Tensor& grid) { return model(Var(grid)).value(); };
+  regions.region_resolution = static_cast<int>(ctx.pick(120, 40));  // each grid point is one ODE solve
+  regions.save(ctx.out_path("ch05_regions.png"));
+
+  // Trajectories of a subset of the test points: state coordinates 0 and 1, and the logit margin of
+  // the head read out at every time (how the classes separate along the flow).
+  const int64_t shown = std::min<int64_t>(g_test.inputs.size(0), 120);
+  const Tensor x = g_test.inputs.narrow(0, 0, shown);
+  const int64_t points = model.block->options.solver.steps * 4;
+  const Tensor z0 = model.augment(Var(x)).value();
+  NeuralOde& block = *model.block;
+  const std::vector<Tensor> states = [&] {
+    // Finer output than the solver's grid for smooth lines (4 RK4 sub-steps per segment).
+    NeuralOdeOptions saved = block.options;
+    block.options.solver.steps = points;
+    std::vector<Tensor> s = block.trajectory(z0, points);
+    block.options = saved;
+    return s;
+  }();
+  const Tensor w = model.head->weight.value(), b = model.head->bias.value();
+  LinePlot flow, margin;
+  flow.title = "trajectories in state space (coordinates 0 and 1)";
+  flow.x_label = "z_0";
+  flow.y_label = "z_1";
+  margin.title = "logit margin along the flow";
+  margin.x_label = "t";
+  margin.y_label = "logit(class 1) - logit(class 0)";
+  const std::vector<double> label_values = g_test.labels.to_vector();
+  const std::vector<int64_t> labels(label_values.begin(), label_values.end());
+  for (int64_t i = 0; i < shown; ++i) {
+    Series path, m;
+    path.color = m.color = palette_color(labels[static_cast<size_t>(i)]);
+    path.line_width = m.line_width = 1;
+    for (size_t k = 0; k < states.size(); ++k) {
+      const Tensor z = states[k].narrow(0, i, 1).reshape({-1});
+      const std::vector<double> zv = z.to_vector();
+      path.x.push_back(zv[0]);
+      path.y.push_back(zv[1]);
+      double logit_gap = b.to_vector()[1] - b.to_vector()[0];
+      for (size_t j = 0; j < zv.size(); ++j)
+        logit_gap += (w.at({1, static_cast<int64_t>(j)}) - w.at({0, static_cast<int64_t>(j)})) * zv[j];
+      m.x.push_back(static_cast<double>(k) / static_cast<double>(states.size() - 1));
+      m.y.push_back(logit_gap);
+    }
+    flow.series.push_back(path);
+    margin.series.push_back(m);
+  }
+  for (int c = 0; c < 2; ++c) {  // start and end markers, one legend entry per class
+    Series start, end;
+    start.label = "start, class " + std::to_string(c);
+    end.label = "end, class " + std::to_string(c);
+    start.color = end.color = palette_color(c);
+    start.line_width = end.line_width = 0;
+    start.marker = Marker::Circle;
+    end.marker = Marker::Square;
+    for (int64_t i = 0; i < shown; ++i) {
+      if (labels[static_cast<size_t>(i)] != c) continue;
+      start.x.push_back(states.front().at({i, 0}));
+      start.y.push_back(states.front().at({i, 1}));
+      end.x.push_back(states.back().at({i, 0}));
+      end.y.push_back(states.back().at({i, 1}));
+    }
+    flow.series.push_back(start);
+    flow.series.push_back(end);
+  }
+  flow.save(ctx.out_path("ch05_trajectories.png"));
+  margin.save(ctx.out_path("ch05_margin.png"));
+  std::cout << "  wrote " << ctx.out_path("ch05_regions.png") << ", " << ctx.out_path("ch05_trajectories.png")
+            << ", " << ctx.out_path("ch05_margin.png") << "\n";
+}
+
+// ---- cell 6 ----
+void summary(Context&) {
+  std::cout << "  method                        test acc.   time (s)   f-evals fwd/bwd per step   graph (MiB)\n";
+  for (const Run& r : g_runs)
+    std::cout << "  " << std::left << std::setw(28) << r.name << std::right << std::fixed << std::setprecision(1)
+              << std::setw(9) << 100 * r.accuracy << " %" << std::setw(11) << std::setprecision(2) << r.seconds
+              << std::setw(16) << r.forward_nfe << " / " << std::setw(6) << r.backward_nfe << std::setw(14)
+              << std::setprecision(3) << r.graph_mib << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return stablenn::notebook::run_chapter(
+      argc, argv, {5, "Neural ODEs", "book/05-neural-odes.md"},
+      {
+          {"ResNets are explicit Euler steps",
+           "A residual block x + h f(x) is one explicit Euler step of x' = f(x). L blocks with h = T/L\n"
+           "integrate the ODE to time T; more blocks = smaller steps = closer to the flow.",
+           resnets_are_euler},
+          {"The two spirals", "Two interleaved spirals: not separable by a line, nor by a small flow of the plane.",
+           spirals},
+          {"Two gradients of the same solve",
+           "Backprop through the solver (the tape holds every step) against the adjoint method (one\n"
+           "node; the backward integrates the adjoint equation and re-integrates the state backwards).",
+           compare_gradients},
+          {"Training a neural-ODE classifier both ways",
+           "Full-batch Adam on the spirals; the same initial weights for each gradient method.", train_both},
+          {"Trajectories and decision regions",
+           "Where the flow takes the points: the classes are pulled apart until a line separates them.",
+           trajectories},
+          {"Summary", "Accuracy, time, evaluations and graph memory of each method.", summary},
+      });
+}
