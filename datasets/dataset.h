@@ -24,7 +24,8 @@ struct Dataset {
 
 // Chapter 3: which part of a dataset to read.
 enum class Split { Train, Test };
-const char* split_name(Split split);  // "train" / "test"
+// Chapter 3: "train" / "test", for names and messages.
+const char* split_name(Split split);
 
 // Chapter 3: which examples to keep when reading. All; the first `count`; or `count` drawn at random
 // with `seed`. With `stratified`, every class gets count / num_classes examples (the first classes

@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "core/parallel.h"
 #include "core/random.h"
 #include "datasets/seeds.h"
 
@@ -75,11 +74,10 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
 }
 
 Batch DataLoader::batch(int64_t epoch, int64_t index) const {
-  return make_batch(epoch_order(epoch), epoch, index, true);
+  return make_batch(epoch_order(epoch), epoch, index);
 }
 
-Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch, int64_t index,
-                             bool parallel) const {
+Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch, int64_t index) const {
   // inputs [N, C, H, W] (or [N, D]) -> batch [B, C, H, W]: gather, crop+flip, erase, normalise.
   SNN_CHECK(index >= 0 && index < num_batches(), "DataLoader(", data_.name, "): batch ", index,
             " outside 0..", num_batches() - 1);
@@ -102,7 +100,7 @@ Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch, i
   for (int64_t k = 0; k < count; ++k) labels[k] = all_labels[out.indices[k]];
   out.labels = Tensor::from_int64(labels, {count});
 
-  // All random draws happen here, serially, before the (possibly parallel) pixel work.
+  // All random draws happen here, before the pixel work, in a fixed order.
   const Augmentation& aug = options_.augmentation;
   std::vector<CropFlip> crops;
   std::vector<EraseBox> boxes;
@@ -115,40 +113,32 @@ Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch, i
   const bool crop_or_flip = aug.crop_padding > 0 || aug.horizontal_flip;
   const float* src = data_.inputs.data<float>();
   float* dst = out.inputs.data<float>();
-  const auto build = [&](int64_t lo, int64_t hi) {
-    for (int64_t k = lo; k < hi; ++k) {
-      const float* from = src + out.indices[k] * per_example;
-      float* to = dst + k * per_example;
-      const bool erase = !boxes.empty() && boxes[k].height > 0;
-      if (crop_or_flip) {
-        crop_flip_image(from, to, channels, shape[2], shape[3], aug.crop_padding, crops[k]);
-      } else if (!scale_.empty() && !erase) {
-        // The common case without augmentation: copy and normalise in one pass.
-        for (int64_t c = 0; c < channels; ++c) {
-          const float* p = from + c * plane;
-          float* q = to + c * plane;
-          const float a = scale_[c], b = shift_[c];
-          for (int64_t j = 0; j < plane; ++j) q[j] = p[j] * a + b;
-        }
-        continue;
-      } else {
-        std::memcpy(to, from, sizeof(float) * per_example);
+  for (int64_t k = 0; k < count; ++k) {
+    const float* from = src + out.indices[k] * per_example;
+    float* to = dst + k * per_example;
+    const bool erase = !boxes.empty() && boxes[k].height > 0;
+    if (crop_or_flip) {
+      crop_flip_image(from, to, channels, shape[2], shape[3], aug.crop_padding, crops[k]);
+    } else if (!scale_.empty() && !erase) {
+      // The common case without augmentation: copy and normalise in one pass.
+      for (int64_t c = 0; c < channels; ++c) {
+        const float* p = from + c * plane;
+        float* q = to + c * plane;
+        const float a = scale_[c], b = shift_[c];
+        for (int64_t j = 0; j < plane; ++j) q[j] = p[j] * a + b;
       }
-      if (erase) erase_image(to, channels, shape[2], shape[3], boxes[k], aug.erasing_value);
-      if (!scale_.empty()) {
-        for (int64_t c = 0; c < channels; ++c) {
-          float* p = to + c * plane;
-          const float a = scale_[c], b = shift_[c];
-          for (int64_t j = 0; j < plane; ++j) p[j] = p[j] * a + b;
-        }
+      continue;
+    } else {
+      std::memcpy(to, from, sizeof(float) * per_example);
+    }
+    if (erase) erase_image(to, channels, shape[2], shape[3], boxes[k], aug.erasing_value);
+    if (!scale_.empty()) {
+      for (int64_t c = 0; c < channels; ++c) {
+        float* p = to + c * plane;
+        const float a = scale_[c], b = shift_[c];
+        for (int64_t j = 0; j < plane; ++j) p[j] = p[j] * a + b;
       }
     }
-  };
-  if (parallel) {
-    parallel_for(0, count, std::max<int64_t>(1, kDefaultGrain / std::max<int64_t>(1, per_example)),
-                 build);
-  } else {
-    build(0, count);
   }
   return out;
 }
@@ -179,7 +169,7 @@ void EpochReader::worker_loop() {
   for (int64_t index = 0; index < loader_.num_batches(); ++index) {
     std::unique_ptr<Batch> built;
     try {
-      built = std::make_unique<Batch>(loader_.make_batch(order_, epoch_, index, false));
+      built = std::make_unique<Batch>(loader_.make_batch(order_, epoch_, index));
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
       error_ = std::current_exception();
@@ -198,7 +188,7 @@ void EpochReader::worker_loop() {
 bool EpochReader::next(Batch& batch) {
   if (next_index_ >= loader_.num_batches()) return false;
   if (!worker_.joinable()) {
-    batch = loader_.make_batch(order_, epoch_, next_index_, true);
+    batch = loader_.make_batch(order_, epoch_, next_index_);
     ++next_index_;
     return true;
   }

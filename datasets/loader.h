@@ -95,10 +95,10 @@ class DataLoader {
   std::vector<int64_t> epoch_order(int64_t epoch) const;
   // Batch `index` of epoch `epoch` (random access; recomputes the epoch's order).
   Batch batch(int64_t epoch, int64_t index) const;
-  // Batch `index` given the epoch's order. `parallel`: split the gather over our OpenMP threads
-  // (off on the prefetch worker, so it does not compete with training for the cores).
-  Batch make_batch(const std::vector<int64_t>& order, int64_t epoch, int64_t index,
-                   bool parallel) const;
+  // Batch `index` given the epoch's order. Built on the calling thread: the gather is memory-bound
+  // and a few percent of a training step, and an OpenMP region per batch cost more than it saved
+  // when the cores were busy (bench/bench_loader.cpp).
+  Batch make_batch(const std::vector<int64_t>& order, int64_t epoch, int64_t index) const;
   // A reader over all batches of an epoch, prefetching when options().prefetch. The loader must
   // outlive the reader. (Returned by value: C++17 guarantees no copy or move happens.)
   EpochReader epoch(int64_t epoch) const;

@@ -178,6 +178,18 @@ TEST(Loader, FusedAugmentationEqualsTheSeparateFunctions) {
     const Tensor expected = augment(plain.batch(2, index).inputs, options.augmentation, gen);
     EXPECT_EQ(batch.inputs.to_floats(), expected.to_floats()) << "batch " << index;
   }
+  // With normalisation too: normalised after augmenting (erased pixels become (0 - mean) / std).
+  options.mean = {0.1, 0.2, 0.3};
+  options.std = {0.5, 0.25, 2.0};
+  const DataLoader normalising(data, options);
+  const Tensor mean_t = Tensor::from_vector(options.mean, {1, 3, 1, 1});
+  const Tensor std_t = Tensor::from_vector(options.std, {1, 3, 1, 1});
+  for (int64_t index = 0; index < normalising.num_batches(); ++index) {
+    Generator gen(mix_seed(mix_seed(options.seed, 2), static_cast<uint64_t>(index)));
+    const Tensor expected =
+        div(sub(augment(plain.batch(2, index).inputs, options.augmentation, gen), mean_t), std_t);
+    EXPECT_LT(max_abs_diff(normalising.batch(2, index).inputs, expected), 1e-6) << "batch " << index;
+  }
 }
 
 TEST(Loader, BadOptionsAreNamed) {
