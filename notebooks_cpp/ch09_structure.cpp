@@ -1,0 +1,455 @@
+// notebooks_cpp/ch09_structure.cpp — chapter 9, "Structure-preserving architectures": signals and
+// gradients through depth, symplectic and volume-preserving maps (Hamiltonian blocks, H-DNNs), the
+// antisymmetric block, contractive/expansive switching, and the CIFAR-10 architecture of Celledoni et
+// al. with four kinds of dynamic layers, trained on a CPU-sized subset and attacked with l2-PGD.
+// Read along in book/09-structure-preserving.md.
+// Run: build/notebooks_cpp/ch09_structure [--step] [--smoke] [--full]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "datasets/datasets.h"
+#include "layers/antisymmetric_block.h"
+#include "layers/attacks.h"
+#include "layers/certificates.h"
+#include "layers/hamiltonian_blocks.h"
+#include "layers/losses.h"
+#include "layers/optim.h"
+#include "layers/plot.h"
+#include "layers/trainer.h"
+#include "notebooks_cpp/ch09_models.h"
+#include "notebooks_cpp/harness.h"
+
+using namespace stablenn;
+using stablenn::notebook::Cell;
+using stablenn::notebook::Context;
+
+namespace {
+
+constexpr DType kF64 = DType::Float64;
+
+void save_plot(const LinePlot& plot, const Context& ctx, const std::string& file) {
+  const std::string path = ctx.out_path(file);
+  plot.save(path);
+  std::cout << "  wrote " << path << "\n";
+}
+
+int64_t flag_int(const Context& ctx, const std::string& name, int64_t fallback) {
+  const std::string value = ctx.flag(name, std::to_string(fallback));
+  try {
+    const int64_t n = std::stoll(value);
+    SNN_CHECK(n >= 1, "--", name, " must be at least 1, got ", n);
+    return n;
+  } catch (const std::logic_error&) {
+    fail("--", name, " expects a whole number, got '", value, "'");
+  }
+}
+
+double flag_double(const Context& ctx, const std::string& name, double fallback) {
+  const std::string value = ctx.flag(name, "");
+  if (value.empty()) return fallback;
+  try {
+    return std::stod(value);
+  } catch (const std::logic_error&) {
+    fail("--", name, " expects a number, got '", value, "'");
+  }
+}
+
+// Singular values (descending) of the Jacobian of `net` at x [1, d], float64.
+std::vector<double> jacobian_singular_values(Module& net, const Tensor& x) {
+  const Tensor j = jacobian([&](const std::vector<Var>& in) { return flatten(net(in[0])); }, {x})[0];
+  return singular_values(j);
+}
+
+// ---- cell 1: depth ----
+void depth_cell(Context& ctx) {
+  const int64_t d = 16, max_depth = ctx.pick(48, 12);
+  Generator g(ctx.seed + 1);
+  struct Kind {
+    std::string name;
+    std::function<std::shared_ptr<Module>(Generator&)> make;  // one layer
+  };
+  const std::vector<Kind> kinds = {
+      {"tanh MLP x -> tanh(Wx + b)",
+       [&](Generator& gen) {
+         auto s = std::make_shared<Sequential>();
+         s->add(std::make_shared<Linear>(d, d, true, gen, kF64));
+         s->add(Tanh());
+         return s;
+       }},
+      {"non-expansive gradient step",
+       [&](Generator& gen) { return dense_gradient_step(d, d, GradientStepOptions{}, gen, kF64); }},
+      {"Hamiltonian (Verlet, 2 x 8)",
+       [&](Generator& gen) {
+         HamiltonianOptions o;
+         o.step = 0.5;
+         return std::make_shared<HamiltonianBlock>(MapGeometry::dense(d / 2, d / 2), o, gen, kF64);
+       }},
+      {"H-DNN (symplectic Euler)",
+       [&](Generator& gen) {
+         HDNNOptions o;
+         o.scheme = HDNNScheme::kSymplecticEuler;
+         o.step = 0.5;
+         return std::make_shared<HDNNBlock>(MapGeometry::dense(d, d), o, gen, kF64);
+       }},
+  };
+  LinePlot smallest, largest;
+  smallest.title = "smallest singular value of the Jacobian";
+  largest.title = "largest singular value of the Jacobian";
+  for (LinePlot* p : {&smallest, &largest}) p->x_label = "depth (layers)", p->log_y = true;
+  const Tensor x = g.normal({1, d}, 0, 1, kF64);
+  std::cout << "  depth " << max_depth << ", width 16, random weights (PyTorch's default initialisation):\n";
+  for (const Kind& kind : kinds) {
+    Sequential net;
+    std::vector<double> depths, lo, hi;
+    for (int64_t depth = 1; depth <= max_depth; ++depth) {
+      net.add(kind.make(g));
+      if (depth % 4 != 0 && depth != 1) continue;
+      const std::vector<double> s = jacobian_singular_values(net, x);
+      depths.push_back(double(depth)), hi.push_back(s.front()), lo.push_back(std::max(s.back(), 1e-300));
+    }
+    smallest.add(kind.name, depths, lo, Marker::Circle);
+    largest.add(kind.name, depths, hi, Marker::Circle);
+    std::printf("    %-32s sigma_min %.3g   sigma_max %.3g\n", kind.name.c_str(), lo.back(), hi.back());
+  }
+  Canvas canvas(2 * smallest.width, smallest.height);
+  smallest.draw(canvas, 0, 0, smallest.width, smallest.height);
+  largest.draw(canvas, smallest.width, 0, largest.width, largest.height);
+  const std::string path = ctx.out_path("ch09_depth.png");
+  canvas.save_png(path);
+  std::cout << "  wrote " << path << "\n"
+            << "  The symplectic maps have det J = 1, so their singular values cannot all shrink: what one\n"
+               "  direction loses another gains. The tanh MLP loses every direction; the non-expansive\n"
+               "  network may shrink some (sigma_max <= 1 is its design) but keeps the others.\n";
+}
+
+// ---- cell 2: symplectic or not ----
+double symplectic_defect(const Tensor& j) {
+  const int64_t n = j.size(0) / 2;
+  Tensor omega = Tensor::zeros({2 * n, 2 * n}, kF64);
+  for (int64_t i = 0; i < n; ++i) omega.set({i, n + i}, 1.0), omega.set({n + i, i}, -1.0);
+  return max_abs_diff(matmul(matmul(j.t(), omega), j), omega);
+}
+
+void symplectic_cell(Context& ctx) {
+  Generator g(ctx.seed + 2);
+  std::cout << "  map (3 steps of h = 0.4, width 2 x 4)     ||J^T Omega J - Omega||   det J        Lipschitz bound\n";
+  auto report = [&](const std::string& name, Module& block, int64_t width) {
+    const Tensor x = g.normal({1, width}, 0, 1, kF64);
+    const Tensor j = jacobian([&](const std::vector<Var>& in) { return flatten(block(in[0])); }, {x})[0];
+    const std::vector<double> s = singular_values(j);
+    double det = 1;
+    for (double v : s) det *= v;  // |det J|
+    auto* bounded = dynamic_cast<LipschitzBounded*>(&block);
+    std::printf("  %-40s %-25.3g %-12.10f %.4f\n", name.c_str(), symplectic_defect(j), det,
+                bounded ? bounded->lipschitz_bound() : NAN);
+  };
+  for (HamiltonianScheme scheme : {HamiltonianScheme::kHaberRuthottoVerlet, HamiltonianScheme::kStormerVerlet,
+                                   HamiltonianScheme::kSymplecticEuler}) {
+    HamiltonianOptions o;
+    o.scheme = scheme;
+    o.step = 0.4;
+    o.steps = 3;
+    HamiltonianBlock block(MapGeometry::dense(4, 4), o, g, kF64);
+    {
+      NoGrad no_grad;
+      block.weight_y.mul_(2.0);
+    }
+    report(hamiltonian_scheme_name(scheme), block, 8);
+  }
+  for (HDNNScheme scheme : {HDNNScheme::kForwardEuler, HDNNScheme::kSymplecticEuler}) {
+    HDNNOptions o;
+    o.scheme = scheme;
+    o.step = 0.4;
+    o.steps = 3;
+    HDNNBlock block(MapGeometry::dense(8, 8), o, g, kF64);
+    report(scheme == HDNNScheme::kForwardEuler ? "H-DNN forward Euler" : "H-DNN symplectic Euler", block, 8);
+  }
+  std::cout << "  (|det J| from the singular values.) The separable schemes are symplectic to rounding; the\n"
+               "  published Haber-Ruthotto form keeps volume (det J = 1) but not the symplectic form, because\n"
+               "  sigma sits outside K; forward Euler keeps neither.\n";
+}
+
+// ---- cell 3: the antisymmetric block ----
+void antisymmetric_cell(Context& ctx) {
+  Generator g(ctx.seed + 3);
+  const int64_t d = 16, depth = ctx.pick(200, 50);
+  LinePlot plot;
+  plot.title = "antisymmetric block, sigma = identity: ||x_k||";
+  plot.x_label = "layer";
+  plot.log_y = true;
+  const Tensor x0 = g.normal({1, d}, 0, 1, kF64);
+  std::cout << "  ||x_k|| / ||x_0|| after " << depth << " layers (K = (W - W^T)/2 - gamma I, the same W):\n";
+  for (auto [h, gamma] : {std::pair<double, double>{0.1, 0.0}, {0.1, 0.05}, {0.5, 0.0}, {0.5, 0.05}}) {
+    AntisymmetricOptions o;
+    o.step = h;
+    o.damping = gamma;
+    o.activation = ScalarActivation::identity();
+    o.bias = false;
+    Generator same(ctx.seed + 30);
+    AntisymmetricBlock block(MapGeometry::dense(d, d), o, same, kF64);
+    Tensor x = x0;
+    std::vector<double> ks, norms;
+    const double n0 = std::sqrt(sum(square(x0)).item());
+    for (int64_t k = 0; k <= depth; ++k) {
+      ks.push_back(double(k));
+      norms.push_back(std::sqrt(sum(square(x)).item()) / n0);
+      NoGrad no_grad;
+      x = block(Var(x)).value();
+    }
+    char label[64];
+    std::snprintf(label, sizeof label, "h %.1f, gamma %.2f", h, gamma);
+    plot.add(label, ks, norms);
+    std::printf("    %-18s %.4g\n", label, norms.back());
+  }
+  save_plot(plot, ctx, "ch09_antisymmetric.png");
+  std::cout << "  Forward Euler multiplies each eigen-direction by |1 + h i mu| = sqrt(1 + h^2 mu^2) > 1: without\n"
+               "  damping the norm creeps up with depth, faster for larger h; gamma > 0 pulls it back.\n";
+}
+
+// ---- cell 4: switching ----
+void switching_cell(Context& ctx) {
+  std::cout << "  prescribed switching, a = 0.5, S = 2:\n  h_c    h_e        c(h_c/2)   e(h_e/2)   c e\n";
+  for (double h_c : {0.3, 0.5, 0.75, 1.0}) {
+    const double h_e = prescribed_expansive_step(h_c);
+    const double c = contractive_factor(h_c / 2, 0.5), e = 1 + h_e / 2;
+    std::printf("  %-5.2f  %-9.6f  %-9.6f  %-9.6f  %.15f\n", h_c, h_e, c, e, c * e);
+  }
+  Generator g(ctx.seed + 4);
+  SwitchingOptions o;
+  o.contractive_step = 1.0;
+  SwitchingPair pair(MapGeometry::convolution(4, 4, 6, 6), o, g, kF64);
+  pair.eval();
+  EmpiricalLipschitzOptions search;
+  search.random_pairs = ctx.pick(256, 32);
+  search.ascent_steps = ctx.pick(100, 10);
+  search.seed = ctx.seed;
+  const Tensor inputs = g.normal({16, 4, 6, 6}, 0, 1, kF64);
+  std::cout << std::setprecision(8) << "  a convolutional pair (4 channels, 6x6) with delta-orthogonal kernels: bound "
+            << pair.lipschitz_bound() << ", measured " << empirical_lipschitz(pair, inputs, search).best() << "\n";
+  {
+    NoGrad no_grad;
+    pair.weight_c.add_(g.normal(pair.weight_c.shape(), 0, 0.2, kF64));
+  }
+  std::cout << "  after a random change of A_c (orthogonality penalty " << pair.orthogonality_penalty().item()
+            << "): bound " << pair.lipschitz_bound() << ", measured " << empirical_lipschitz(pair, inputs, search).best()
+            << "\n  The exact 1 needs an exact isometry; training only approximates one through the penalty, and\n"
+               "  the bound says so.\n";
+}
+
+// ---- cells 5 and 6: the CIFAR-10 architecture ----
+struct Trained {
+  ch09::Dynamics dynamics;
+  std::shared_ptr<Sequential> net;
+  double seconds = 0, clean = 0, bound = 0;
+  std::vector<double> certified, weak, strong;
+};
+
+struct Chapter {
+  bool have_data = false, synthetic = false;
+  Dataset train, test;
+  std::vector<int64_t> widths;
+  std::vector<Trained> models;
+  std::vector<double> eps;
+};
+Chapter state;
+
+bool full_run(const Context& ctx) { return ctx.has_flag("full"); }
+
+void ensure_data(Context& ctx) {
+  if (state.have_data) return;
+  const int64_t train_count = flag_int(ctx, "train-size", full_run(ctx) ? 50000 : ctx.pick(4000, 256));
+  const int64_t test_count = flag_int(ctx, "test-size", full_run(ctx) ? 10000 : ctx.pick(1000, 128));
+  try {
+    state.train = load_cifar10(Split::Train, ctx.data_dir,
+                               train_count >= 50000 ? Subset::all() : Subset::random(train_count, ctx.seed, true));
+    state.test = load_cifar10(Split::Test, ctx.data_dir,
+                              test_count >= 10000 ? Subset::all() : Subset::random(test_count, ctx.seed, true));
+    std::cout << "  CIFAR-10: " << state.train.size() << " training and " << state.test.size() << " test images\n";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    std::cout << "  CIFAR-10 was not found (" << message.substr(0, message.find('\n')) << ").\n"
+              << "  Running on SYNTHETIC shapes at 32x32 in three equal channels instead; the numbers are not\n"
+              << "  CIFAR-10's. Get the data with scripts/download_data.sh cifar-10 (or --data-dir DIR).\n";
+    ShapesOptions so;
+    so.image_size = 32;
+    Generator g(ctx.seed + 7);
+    for (Dataset* d : {&state.train, &state.test}) {
+      *d = make_shapes(d == &state.train ? train_count : test_count, g, so);
+      d->inputs = d->inputs.expand({d->size(), 3, 32, 32}).contiguous();
+    }
+    state.synthetic = true;
+  }
+  state.have_data = true;
+}
+
+void train_cell(Context& ctx) {
+  ensure_data(ctx);
+  state.widths = full_run(ctx) ? std::vector<int64_t>{32, 64, 128}
+                               : ctx.smoke ? std::vector<int64_t>{4, 8, 8} : std::vector<int64_t>{8, 16, 32};
+  if (ctx.has_flag("widths")) {
+    std::stringstream ss(ctx.flag("widths"));
+    std::string item;
+    state.widths.clear();
+    while (std::getline(ss, item, ',')) state.widths.push_back(std::stoll(item));
+    SNN_CHECK(state.widths.size() == 3, "--widths expects three numbers like 32,64,128");
+  }
+  std::vector<ch09::Dynamics> chosen;
+  {
+    std::stringstream ss(ctx.flag("models", full_run(ctx) ? "resnet,nonexpansive,prescribed,flexible" : "resnet,prescribed"));
+    std::string item;
+    while (std::getline(ss, item, ',')) chosen.push_back(ch09::parse_dynamics(item));
+  }
+  const int64_t epochs = flag_int(ctx, "epochs", full_run(ctx) ? 100 : ctx.pick(6, 1));
+  const double lr = flag_double(ctx, "lr", 0.01), margin = flag_double(ctx, "margin", 0.07);
+  const double ortho = flag_double(ctx, "ortho", 1e-4);
+  LoaderOptions lo;
+  lo.batch_size = 128;
+  lo.seed = ctx.seed;
+  lo.augmentation.crop_padding = 4;
+  lo.augmentation.horizontal_flip = true;
+  const DataLoader train(state.train, lo);
+  LoaderOptions to;
+  to.batch_size = 250;
+  to.shuffle = false;
+  const DataLoader test(state.test, to);
+  std::cout << "  widths " << state.widths[0] << "/" << state.widths[1] << "/" << state.widths[2] << ", " << epochs
+            << " epochs, SGD momentum 0.9, lr " << lr << " (x0.1 every 30 epochs), multi-class hinge, margin "
+            << margin << ", orthogonality penalty " << ortho << ", crop (pad 4) and flip\n";
+  state.models.clear();
+  for (ch09::Dynamics dynamics : chosen) {
+    Generator g(ctx.seed);
+    Trained t;
+    t.dynamics = dynamics;
+    t.net = ch09::make_cifar_model(dynamics, state.widths, g);
+    if (state.models.empty()) std::cout << t.net->summary({1, 3, 32, 32});
+    SGD sgd(t.net->parameters(), lr, 0.9);
+    sgd.set_schedule(step_decay_schedule(lr, 30 * train.num_batches(), 0.1));
+    Module& model = *t.net;
+    LossFunction loss = [&model, margin, ortho](const Var& z, const Tensor& y) {
+      Var l = multiclass_hinge(z, y, margin);
+      const Var penalty = total_orthogonality_penalty(model);
+      return penalty.defined() && ortho > 0 ? add(l, mul(penalty, ortho)) : l;
+    };
+    Trainer trainer(model, sgd, loss);
+    trainer.options.epochs = epochs;
+    trainer.options.label = ch09::dynamics_name(dynamics);
+    const auto start = std::chrono::steady_clock::now();
+    const TrainResult result = trainer.fit(train, &test);
+    t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    SNN_CHECK(!result.diverged, ch09::dynamics_name(dynamics), ": training diverged: ", result.message);
+    state.models.push_back(t);
+  }
+}
+
+void robustness_cell(Context& ctx) {
+  if (state.models.empty()) train_cell(ctx);
+  const int64_t attacked = std::min<int64_t>(state.test.size(), flag_int(ctx, "attack-size", full_run(ctx) ? 1024 : ctx.pick(200, 32)));
+  const Tensor images = state.test.inputs.narrow(0, 0, attacked), labels = state.test.labels.narrow(0, 0, attacked);
+  state.eps = {0, 8.0 / 255, 36.0 / 255, 0.3, 0.5, 0.8, 1.0};
+  const int pgd_steps = static_cast<int>(flag_int(ctx, "pgd-steps", ctx.pick(50, 5)));
+  std::cout << "  " << attacked << " test images; weak attack: l2-PGD, 10 steps of 0.025 eps (as in the paper's result files); "
+            << "strong: l2-PGD, " << pgd_steps << " steps of 2.5 eps/" << pgd_steps << ", random start\n";
+  LinePlot plot;
+  plot.title = "robust accuracy under l2-PGD (strong)";
+  plot.x_label = "eps";
+  plot.y_label = "% correct";
+  for (Trained& t : state.models) {
+    t.net->eval();
+    const Tensor logits = predict_logits(*t.net, state.test.inputs);
+    t.clean = accuracy(logits, state.test.labels);
+    t.bound = lipschitz_bound(*t.net);
+    t.certified = certified_accuracy_curve(logits, state.test.labels, t.bound, state.eps);
+    PgdOptions weak;
+    weak.iterations = 10;
+    weak.step_size = -1;  // set per eps below
+    std::vector<double> w, s;
+    for (double e : state.eps) {
+      PgdOptions a = weak;
+      a.eps = e;
+      a.step_size = 0.025 * e;
+      w.push_back(e == 0 ? accuracy(predict_logits(*t.net, images), labels)
+                         : robust_accuracy_curve(*t.net, images, labels, {e}, a)[0]);
+    }
+    PgdOptions strong;
+    strong.iterations = pgd_steps;
+    s = robust_accuracy_curve(*t.net, images, labels, state.eps, strong);
+    t.weak = w;
+    t.strong = s;
+    std::vector<double> pct;
+    for (double v : s) pct.push_back(100 * v);
+    plot.add(ch09::dynamics_name(t.dynamics), state.eps, pct, Marker::Circle);
+    std::printf("  %-22s clean %.2f %%  Lipschitz bound %.4g\n", ch09::dynamics_name(t.dynamics), 100 * t.clean, t.bound);
+  }
+  save_plot(plot, ctx, "ch09_robustness.png");
+  std::printf("\n  %-22s %-8s", "model", "");
+  for (double e : state.eps) std::printf("%8.3f", e);
+  std::printf("\n");
+  for (const Trained& t : state.models) {
+    for (int row = 0; row < 3; ++row) {
+      const std::vector<double>& v = row == 0 ? t.weak : row == 1 ? t.strong : t.certified;
+      std::printf("  %-22s %-8s", row == 0 ? ch09::dynamics_name(t.dynamics) : "", row == 0 ? "weak" : row == 1 ? "strong" : "cert.");
+      for (double x : v) std::printf("%8.1f", 100 * x);
+      std::printf("\n");
+    }
+  }
+  std::cout << "  (cert.: certified by the Lipschitz bound; a bound far above 1 certifies nothing)\n";
+}
+
+void results_cell(Context& ctx) {
+  if (state.models.empty() || state.models.front().strong.empty()) robustness_cell(ctx);
+  std::cout << "  data: " << (state.synthetic ? "synthetic shapes (CIFAR-10 absent)" : "CIFAR-10") << ", "
+            << state.train.size() << " training images, widths " << state.widths[0] << "/" << state.widths[1] << "/"
+            << state.widths[2] << "\n";
+  std::printf("  %-22s %10s %10s %14s %14s\n", "model", "train (s)", "clean %", "PGD eps 0.5 %", "Lipschitz bound");
+  for (const Trained& t : state.models)
+    std::printf("  %-22s %10.1f %10.2f %14.2f %14.4g\n", ch09::dynamics_name(t.dynamics), t.seconds, 100 * t.clean,
+                100 * t.strong[4], t.bound);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<Cell> cells = {
+      {"Signals and gradients through depth",
+       "The singular values of a deep network's Jacobian: what survives 48 layers of each kind.",
+       depth_cell},
+      {"Symplectic, volume-preserving, or neither",
+       "J^T Omega J = Omega for the Jacobian J of a block: the test of a symplectic map.",
+       symplectic_cell},
+      {"The antisymmetric block",
+       "x + h sigma(Kx + b) with K = (W - W^T)/2 - gamma I: imaginary eigenvalues, and what Euler does to them.",
+       antisymmetric_cell},
+      {"Contractive/expansive switching",
+       "A contractive step followed by an expansive one, with step sizes that balance exactly.",
+       switching_cell},
+      {"The CIFAR-10 architecture of Celledoni et al.",
+       "3 stages (lift conv, 4 dynamic layers, max-pool) and a linear head, trained on a CPU-sized subset\n"
+       "(--full: 32/64/128 channels, all 50,000 images, 100 epochs; practical with the CUDA backend).",
+       train_cell},
+      {"Robustness", "Clean, certified and l2-PGD robust accuracy of each model.", robustness_cell},
+      {"Results", "The numbers of this run in one table.", results_cell},
+  };
+  return stablenn::notebook::run_chapter(
+      argc, argv,
+      {9, "Structure-preserving architectures", "book/09-structure-preserving.md",
+       {{"full", false, "the paper's sizes: widths 32/64/128, 50,000 images, 100 epochs, all four models"},
+        {"models", true, "comma list of resnet, nonexpansive, prescribed, flexible (default resnet,prescribed)"},
+        {"widths", true, "stage widths, e.g. 32,64,128 (default 8,16,32; 4,8,8 with --smoke)"},
+        {"epochs", true, "training epochs (default 6; 1 with --smoke; 100 with --full)"},
+        {"train-size", true, "training images (default 4000)"},
+        {"test-size", true, "test images (default 1000)"},
+        {"attack-size", true, "test images attacked (default 200)"},
+        {"pgd-steps", true, "iterations of the strong attack (default 50)"},
+        {"lr", true, "SGD learning rate (default 0.01)"},
+        {"margin", true, "hinge margin (default 0.07)"},
+        {"ortho", true, "weight of the orthogonality penalty (default 1e-4)"}}},
+      cells);
+}
