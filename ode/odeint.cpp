@@ -2,6 +2,8 @@
 // (chapter 5).
 #include "ode/odeint.h"
 
+#include <omp.h>
+
 #include <cmath>
 #include <exception>
 #include <functional>
@@ -13,6 +15,7 @@
 #include "autodiff/tape.h"
 #include "core/error.h"
 #include "core/ops.h"
+#include "core/parallel.h"
 #include "ode/solve_fixed.h"
 #include "ode/state_var.h"
 
@@ -50,7 +53,11 @@ OdeSolution<Var> solve_once(const OdeFunction<Var>& f, const Var& x0, double t0,
 // as usual; the parameters are leaves, which belong to no tape, so they can be read there.
 void run_on_own_tape(const std::function<void()>& work) {
   std::exception_ptr error;
+  const int threads = num_threads();
   std::thread worker([&] {
+    // OpenMP's thread count is a per-thread setting: without this the worker (and OpenBLAS, which
+    // follows it) would use every core, not the count chosen with set_num_threads.
+    omp_set_num_threads(threads);
     try {
       work();
     } catch (...) {
