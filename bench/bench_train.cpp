@@ -76,7 +76,9 @@ std::shared_ptr<Sequential> make_cnn(Generator& g) {
       std::make_shared<Flatten>(), std::make_shared<Linear>(32 * 7 * 7, 10, true, g)});
 }
 
-double median_epoch_seconds(Module& model, const DataLoader& loader, int warmup, int reps) {
+// Median time of the timed epochs; `accuracy` gets the training accuracy of the last one (the
+// twin prints it too: the same model and optimiser should learn alike).
+double median_epoch_seconds(Module& model, const DataLoader& loader, int warmup, int reps, double& accuracy) {
   Adam adam(model.parameters(), 1e-3);
   Trainer trainer(model, adam);
   trainer.options.epochs = 1;
@@ -84,9 +86,10 @@ double median_epoch_seconds(Module& model, const DataLoader& loader, int warmup,
   std::vector<double> times;
   for (int r = 0; r < warmup + reps; ++r) {
     const auto start = std::chrono::steady_clock::now();
-    trainer.fit(loader);
+    const TrainResult result = trainer.fit(loader);
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (r >= warmup) times.push_back(t);
+    accuracy = result.history.back().train_accuracy;
   }
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
@@ -134,7 +137,9 @@ int main(int argc, char** argv) {
     if (!only.empty() && name.find("_" + only + "_") == std::string::npos) continue;
     reset_peak_rss();
     auto model = make(g);
-    const double seconds = median_epoch_seconds(*model, loader, warmup, reps);
+    double accuracy = 0;
+    const double seconds = median_epoch_seconds(*model, loader, warmup, reps, accuracy);
+    std::printf("# %s: training accuracy of the last epoch %.4f\n", name.c_str(), accuracy);
     std::printf("BENCH %s stablenn %.6f\n", name.c_str(), seconds);
     std::printf("PEAKMEM %s stablenn %.1f\n", name.c_str(), peak_rss_mib());
     std::fflush(stdout);

@@ -103,9 +103,9 @@ def median_epoch_seconds(model, x, y, warmup, reps):
     times = []
     for _ in range(reps):
         start = time.perf_counter()
-        train_epoch(model, optimizer, x, y, generator)
+        _, correct = train_epoch(model, optimizer, x, y, generator)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), correct / x.shape[0]
 
 
 def main():
@@ -125,7 +125,8 @@ def main():
     warmup, reps = (1, 2) if args.quick else (1, 3)
     for name, make in (("train_epoch_mlp_784_256_256_10_b128", make_mlp), ("train_epoch_cnn_c16_c32_b128", make_cnn)):
         reset_peak_rss()
-        t = median_epoch_seconds(make(), x, y, warmup, reps)
+        t, accuracy = median_epoch_seconds(make(), x, y, warmup, reps)
+        print(f"# {name}: training accuracy of the last epoch {accuracy:.4f}", flush=True)
         print(f"BENCH {name} pytorch {t:.6f}", flush=True)
         print(f"PEAKMEM {name} pytorch {peak_rss_mib():.1f}", flush=True)
 

@@ -64,7 +64,7 @@ struct TrainerOptions {
   std::string checkpoint_path;  // written after epoch 0 (the initial state) and every good epoch;
                                 // empty: no checkpoints (and nothing to restore on divergence)
   bool resume = false;          // start from checkpoint_path's epoch when the file exists
-  std::string csv_path;         // one row per epoch; empty: no log
+  std::string csv_path;         // one row per epoch (a resumed run starts the file afresh); empty: no log
   double clip_grad_norm = 0;    // > 0: clip the joint gradient norm to this before each step
   ProgressStyle progress_style = ProgressStyle::Auto;
   double progress_interval_s = 5.0;  // plain (non-terminal) output: at most one line per interval

@@ -231,8 +231,9 @@ void curves(Context& ctx) {
                 row.train_loss, row.test_loss, 100 * row.train_accuracy, 100 * row.test_accuracy, row.seconds);
   std::cout << "  wrote " << path << "\n";
   const double gap = history.back().train_accuracy - history.back().test_accuracy;
-  std::cout << std::setprecision(3) << "  train - test accuracy gap: " << 100 * gap
-            << " points: the network fits its training set better than it generalises.\n";
+  std::cout << std::setprecision(3) << "  train - test accuracy gap: " << 100 * gap << " points"
+            << (gap > 0 ? ": the network fits its training set better than it generalises.\n"
+                        : ": no gap yet (the training numbers average over the epoch's improving network).\n");
 }
 
 // ---- cell 5: mistakes ----
