@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
   }
   std::sort(times.begin(), times.end());
   std::printf("BENCH lipschitz_epoch_nonexpansive_784_256x5_b128 stablenn %.6f\n", times[times.size() / 2]);
-  std::printf("# sub-steps per epoch %lld (5 per batch = one per block), last loss %.4f\n",
-              static_cast<long long>(stats.substeps), stats.last_loss);
+  std::printf("# sub-steps per epoch %lld (5 blocks, %.2f per batch), last loss %.4f\n",
+              static_cast<long long>(stats.substeps), double(stats.substeps) / double(loader.num_batches()),
+              stats.last_loss);
   return 0;
 }

@@ -146,7 +146,8 @@ def main():
         seconds, substeps, last = train_epoch(x, y, order)
         times.append(seconds)
     print(f"BENCH lipschitz_epoch_nonexpansive_784_256x5_b128 pytorch {statistics.median(times):.6f}")
-    print(f"# sub-steps per epoch {substeps} (5 per batch = one per block), last loss {last:.4f}")
+    batches = (count + 127) // 128
+    print(f"# sub-steps per epoch {substeps} (5 blocks, {substeps / batches:.2f} per batch), last loss {last:.4f}")
 
 
 if __name__ == "__main__":
