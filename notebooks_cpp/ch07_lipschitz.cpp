@@ -151,7 +151,7 @@ void step_size_cell(Context& ctx) {
   search.ascent_steps = ctx.pick(100, 20);
   search.max_distance = 3.0;
   LinePlot plot;
-  plot.title = "one step of x - h A^T sigma(Ax + b): measured Lipschitz constant";
+  plot.title = "one gradient step: measured Lipschitz";
   plot.x_label = "z = h Lip(sigma) ||A||^2";
   plot.y_label = "max ||f(x) - f(y)|| / ||x - y||";
   std::vector<double> zs;
