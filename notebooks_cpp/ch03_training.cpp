@@ -56,11 +56,11 @@ void ensure_data(Context& ctx) {
     state.test = load_fashion_mnist(Split::Test, ctx.data_dir, test_subset);
     state.real_data = true;
   } catch (const Error& e) {
-    const std::string message = e.what();
-    std::cout << "  Fashion-MNIST was not found:\n    " << message.substr(0, message.find('\n')) << "\n"
-              << "  Running on the synthetic shapes instead (the numbers below are NOT Fashion-MNIST's).\n"
-              << "  To get the real data: scripts/download_data.sh fashion-mnist   (or pass --data-dir DIR,\n"
-              << "  or set STABLENN_DATA; the files go in <dir>/fashion-mnist/).\n";
+    std::string message = e.what();  // names the files and every folder searched
+    for (size_t at = message.find('\n'); at != std::string::npos; at = message.find('\n', at + 5))
+      message.replace(at, 1, "\n    ");
+    std::cout << "  Fashion-MNIST was not found:\n    " << message << "\n"
+              << "  Running on the synthetic shapes instead (the numbers below are NOT Fashion-MNIST's).\n";
     Generator g(ctx.seed + 1);
     state.train = make_shapes(ctx.pick(20000, 2000), g);
     state.test = make_shapes(ctx.pick(4000, 500), g);
@@ -78,7 +78,7 @@ void the_data(Context& ctx) {
             << ", " << state.test.name << ": " << state.test.size() << " images\n";
   const std::vector<int64_t> counts = class_counts(train);
   for (int64_t k = 0; k < train.num_classes(); ++k)
-    std::cout << "    " << k << " " << std::left << std::setw(12) << train.class_names[static_cast<size_t>(k)]
+    std::cout << "    " << k << " " << std::left << std::setw(16) << train.class_names[static_cast<size_t>(k)]
               << std::right << std::setw(6) << counts[static_cast<size_t>(k)] << " training images\n";
   std::cout << std::setprecision(4) << "  pixel mean " << state.mean[0] << ", std " << state.std[0]
             << ": the loader subtracts and divides by them, so the inputs are centred with unit variance\n";
