@@ -337,8 +337,9 @@ void results(Context& ctx) {
             << "  model            MLP 784-256-256-10, ReLU, " << state.model->num_parameters() << " parameters\n";
   if (trained_here)
     std::cout << "  training         Adam + cosine decay, " << state.epochs << " epochs, " << std::setprecision(3)
-              << state.train_seconds << " s (" << std::setprecision(4)
-              << double(state.epochs * state.train.size()) / state.train_seconds << " samples/s including evaluation)\n";
+              << state.train_seconds << " s (" << std::fixed << std::setprecision(0)
+              << double(state.epochs * state.train.size()) / state.train_seconds << " samples/s including evaluation)\n"
+              << std::defaultfloat;
   std::cout << std::setprecision(4) << "  test accuracy    " << 100 * state.test_eval.accuracy << " %\n"
             << "  test loss        " << state.test_eval.loss << "\n";
   if (state.real_data && !ctx.smoke)
