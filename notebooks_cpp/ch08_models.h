@@ -7,13 +7,12 @@
 #include "datasets/loader.h"
 #include "layers/activations.h"
 #include "layers/attacks.h"
-#include "layers/gradient_step_block.h"
 #include "layers/linear.h"
 #include "layers/lipschitz.h"
 #include "layers/losses.h"
-#include "layers/norm_layers.h"
 #include "layers/resnet_block.h"
 #include "layers/trainer.h"
+#include "notebooks_cpp/ch07_model.h"
 
 namespace stablenn::ch08 {
 
@@ -35,24 +34,20 @@ inline std::shared_ptr<Sequential> make_resnet(const Setup& s, Generator& g) {
   return net;
 }
 
-// Lift and head normalised to spectral norm <= 1, gradient-step blocks with T = 1 and adaptive
-// Euler sub-steps: 1-Lipschitz from pixels to logits.
+// The 1-Lipschitz network of chapter 7 at the same width and depth: lift and head normalised to
+// spectral norm <= 1, gradient-step blocks with T = 1 and adaptive Euler sub-steps.
 inline std::shared_ptr<Sequential> make_nonexpansive(const Setup& s, Generator& g) {
-  auto net = std::make_shared<Sequential>();
-  net->add(std::make_shared<Flatten>());
-  net->add(std::make_shared<SpectralNormLinear>(784, s.width, true, NormScaling::kAtMostOne,
-                                                PowerIterationSchedule{}, g));
-  GradientStepOptions block;  // T = 1, Euler, adaptive steps, LeakyReLU(0.1)
-  for (int64_t i = 0; i < s.blocks; ++i) net->add(dense_gradient_step(s.width, s.width, block, g));
-  net->add(std::make_shared<SpectralNormLinear>(s.width, 10, true, NormScaling::kAtMostOne,
-                                                PowerIterationSchedule{}, g));
-  return net;
+  ch07::NetConfig c;
+  c.width = s.width;
+  c.blocks = s.blocks;
+  return ch07::make_nonexpansive_mlp(c, g);
 }
 
-// The loss of each model: plain cross-entropy for the ResNet, cross-entropy of temperature·logits
-// for the 1-Lipschitz network (its logits move little; design.md §3).
+// The loss of the 1-Lipschitz network: cross-entropy of temperature·logits (chapter 7).
 inline LossFunction temperature_cross_entropy(double temperature) {
-  return [temperature](const Var& z, const Tensor& y) { return cross_entropy(z * temperature, y); };
+  return [temperature](const Var& z, const Tensor& y) {
+    return ch07::temperature_cross_entropy(z, y, temperature);
+  };
 }
 
 // Trains `net` with Adam (lr 1e-3, cosine decay to 0), batch s.batch, for to.epochs epochs,
