@@ -10,7 +10,6 @@
 #include <string>
 
 #include "layers/activations.h"
-#include "layers/fast_tanh.h"
 #include "layers/linear.h"
 #include "layers/neural_ode.h"
 
@@ -20,8 +19,8 @@ namespace stablenn {
 inline std::shared_ptr<Sequential> make_spiral_field(int64_t state_dim, int64_t width, Generator& g,
                                                      DType dtype = DType::Float32) {
   return std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-      std::make_shared<Linear>(state_dim + 1, width, true, g, dtype), FastTanh(),
-      std::make_shared<Linear>(width, width, true, g, dtype), FastTanh(),
+      std::make_shared<Linear>(state_dim + 1, width, true, g, dtype), Tanh(),
+      std::make_shared<Linear>(width, width, true, g, dtype), Tanh(),
       std::make_shared<Linear>(width, state_dim, true, g, dtype)});
 }
 

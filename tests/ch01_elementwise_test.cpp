@@ -117,3 +117,19 @@ TEST(Ch01Elementwise, ErrorsNameTheOpAndShapes) {
   EXPECT_NE(msg.find("exp: expected a float32 or float64 tensor, got int64"), std::string::npos)
       << msg;
 }
+
+TEST(Ch01Elementwise, Float32TanhIsWithinAFewUlpOfTheLibrary) {
+  // float32 tanh is a vectorised rational approximation; std::tanh is the oracle
+  std::vector<float> values;
+  for (int i = -200000; i <= 200000; ++i) values.push_back(static_cast<float>(i) * 1e-4f);  // [-20, 20]
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-6f, 3e-4f, 5e-4f, 7.9f, 8.0f, 100.0f, -1e30f}) values.push_back(v);
+  const int64_t n = static_cast<int64_t>(values.size());
+  const std::vector<float> got = tanh(Tensor::from_floats(values, {n})).to_floats();
+  double worst_ulp = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float expected = std::tanh(values[i]);
+    const float ulp = std::nextafter(std::fabs(expected), 2.0f) - std::fabs(expected);
+    worst_ulp = std::max(worst_ulp, std::fabs(double(got[i]) - expected) / std::max(ulp, 1e-38f));
+  }
+  EXPECT_LT(worst_ulp, 8.0);
+}
