@@ -129,33 +129,14 @@ LoaderOptions loader_options(const Context& ctx, int64_t batch, bool shuffle) {
   return options;
 }
 
-int64_t flag_int(const Context& ctx, const std::string& name, int64_t fallback) {
-  const std::string value = ctx.flag(name, std::to_string(fallback));
-  try {
-    const int64_t n = std::stoll(value);
-    SNN_CHECK(n >= 1, "--", name, " must be at least 1, got ", n);
-    return n;
-  } catch (const std::logic_error&) {
-    fail("--", name, " expects a whole number, got '", value, "'");
-  }
-}
 
-double flag_double(const Context& ctx, const std::string& name, double fallback) {
-  const std::string value = ctx.flag(name, "");
-  if (value.empty()) return fallback;
-  try {
-    return std::stod(value);
-  } catch (const std::logic_error&) {
-    fail("--", name, " expects a number, got '", value, "'");
-  }
-}
 
 void train_model(Context& ctx) {
   ensure_data(ctx);
   if (!state.model) the_model(ctx);
-  state.epochs = flag_int(ctx, "epochs", ctx.pick(10, 2));
-  const int64_t batch = flag_int(ctx, "batch", 128);
-  const double lr = flag_double(ctx, "lr", 1e-3);
+  state.epochs = ctx.int_flag("epochs", ctx.pick(10, 2));
+  const int64_t batch = ctx.int_flag("batch", 128);
+  const double lr = ctx.double_flag("lr", 1e-3);
   const DataLoader train(state.train, loader_options(ctx, batch, true));
   const DataLoader test(state.test, loader_options(ctx, 1000, false));
   Adam adam(state.model->parameters(), lr);

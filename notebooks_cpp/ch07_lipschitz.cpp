@@ -45,26 +45,7 @@ struct Chapter {
 };
 Chapter state;
 
-int64_t flag_int(const Context& ctx, const std::string& name, int64_t fallback) {
-  const std::string value = ctx.flag(name, std::to_string(fallback));
-  try {
-    const int64_t n = std::stoll(value);
-    SNN_CHECK(n >= 1, "--", name, " must be at least 1, got ", n);
-    return n;
-  } catch (const std::logic_error&) {
-    fail("--", name, " expects a whole number, got '", value, "'");
-  }
-}
 
-double flag_double(const Context& ctx, const std::string& name, double fallback) {
-  const std::string value = ctx.flag(name, "");
-  if (value.empty()) return fallback;
-  try {
-    return std::stod(value);
-  } catch (const std::logic_error&) {
-    fail("--", name, " expects a number, got '", value, "'");
-  }
-}
 
 void save_plot(const LinePlot& plot, const Context& ctx, const std::string& file) {
   const std::string path = ctx.out_path(file);
@@ -211,8 +192,8 @@ void adaptive_cell(Context& ctx) {
 void assemble_cell(Context& ctx) {
   Generator g(ctx.seed);
   if (ctx.smoke) state.config.width = 64, state.config.blocks = 2;
-  state.config.width = flag_int(ctx, "width", state.config.width);
-  state.config.blocks = flag_int(ctx, "blocks", state.config.blocks);
+  state.config.width = ctx.int_flag("width", state.config.width);
+  state.config.blocks = ctx.int_flag("blocks", state.config.blocks);
   state.model = ch07::make_nonexpansive_mlp(state.config, g);
   state.trained = false;
   std::cout << state.model->summary({1, 1, 28, 28});
@@ -248,7 +229,7 @@ LoaderOptions loader_options(const Context& ctx, int64_t batch, bool shuffle) {
 
 void ensure_data(Context& ctx) {
   if (state.have_data) return;
-  state.data = fashion_mnist_or_shapes(ctx.data_dir, flag_int(ctx, "train-size", ctx.pick(30000, 1000)),
+  state.data = fashion_mnist_or_shapes(ctx.data_dir, ctx.int_flag("train-size", ctx.pick(30000, 1000)),
                                        ctx.pick(10000, 500), ctx.seed);
   if (!state.data.note.empty()) std::cout << "  " << state.data.note << "\n";
   state.have_data = true;
@@ -259,9 +240,9 @@ std::string checkpoint_path(const Context& ctx) { return ctx.out_path("ch07_none
 void train_cell(Context& ctx) {
   ensure_data(ctx);
   if (!state.model) assemble_cell(ctx);
-  const int64_t epochs = flag_int(ctx, "epochs", ctx.pick(30, 1));
-  const double temperature = flag_double(ctx, "temperature", 16.0);
-  const double lr = flag_double(ctx, "lr", 1e-3);
+  const int64_t epochs = ctx.int_flag("epochs", ctx.pick(30, 1));
+  const double temperature = ctx.double_flag("temperature", 16.0);
+  const double lr = ctx.double_flag("lr", 1e-3);
   const DataLoader train(state.data.train, loader_options(ctx, 128, true));
   const DataLoader test(state.data.test, loader_options(ctx, 1000, false));
   Adam adam(state.model->parameters(), lr);
@@ -304,8 +285,8 @@ void ensure_trained(Context& ctx) {
     try {
       Generator g(ctx.seed);
       if (ctx.smoke) state.config.width = 64, state.config.blocks = 2;
-      state.config.width = flag_int(ctx, "width", state.config.width);
-      state.config.blocks = flag_int(ctx, "blocks", state.config.blocks);
+      state.config.width = ctx.int_flag("width", state.config.width);
+      state.config.blocks = ctx.int_flag("blocks", state.config.blocks);
       state.model = ch07::make_nonexpansive_mlp(state.config, g);
       load_checkpoint(checkpoint_path(ctx), *state.model);
       state.trained = true;

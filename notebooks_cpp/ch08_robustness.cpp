@@ -103,10 +103,10 @@ int main(int argc, char** argv) {
                s.train_count = 1024; s.attack_count = 64; s.epochs = 2; s.width = 64;
                s.blocks = 2; s.pgd_iterations = 5; s.eps = {0, 0.5, 1.0};
              }
-             s.epochs = std::stoll(ctx.flag("epochs", std::to_string(s.epochs)));
-             s.train_count = std::stoll(ctx.flag("train-size", std::to_string(s.train_count)));
-             s.attack_count = std::stoll(ctx.flag("attack-size", std::to_string(s.attack_count)));
-             s.pgd_iterations = std::stoll(ctx.flag("pgd-iterations", std::to_string(s.pgd_iterations)));
+             s.epochs = ctx.int_flag("epochs", s.epochs);
+             s.train_count = ctx.int_flag("train-size", s.train_count);
+             s.attack_count = ctx.int_flag("attack-size", s.attack_count);
+             s.pgd_iterations = ctx.int_flag("pgd-iterations", s.pgd_iterations);
              st.data = fashion_mnist_or_shapes(ctx.data_dir, s.train_count,
                                                ctx.smoke ? 512 : 0, ctx.seed);
              std::cout << st.data.note << "\n";

@@ -41,26 +41,7 @@ void save_plot(const LinePlot& plot, const Context& ctx, const std::string& file
   std::cout << "  wrote " << path << "\n";
 }
 
-int64_t flag_int(const Context& ctx, const std::string& name, int64_t fallback) {
-  const std::string value = ctx.flag(name, std::to_string(fallback));
-  try {
-    const int64_t n = std::stoll(value);
-    SNN_CHECK(n >= 1, "--", name, " must be at least 1, got ", n);
-    return n;
-  } catch (const std::logic_error&) {
-    fail("--", name, " expects a whole number, got '", value, "'");
-  }
-}
 
-double flag_double(const Context& ctx, const std::string& name, double fallback) {
-  const std::string value = ctx.flag(name, "");
-  if (value.empty()) return fallback;
-  try {
-    return std::stod(value);
-  } catch (const std::logic_error&) {
-    fail("--", name, " expects a number, got '", value, "'");
-  }
-}
 
 // Singular values (descending) of the Jacobian of `net` at x [1, d], float64.
 std::vector<double> jacobian_singular_values(Module& net, const Tensor& x) {
@@ -265,8 +246,8 @@ bool full_run(const Context& ctx) { return ctx.has_flag("full"); }
 
 void ensure_data(Context& ctx) {
   if (state.have_data) return;
-  const int64_t train_count = flag_int(ctx, "train-size", full_run(ctx) ? 50000 : ctx.pick(4000, 256));
-  const int64_t test_count = flag_int(ctx, "test-size", full_run(ctx) ? 10000 : ctx.pick(1000, 128));
+  const int64_t train_count = ctx.int_flag("train-size", full_run(ctx) ? 50000 : ctx.pick(4000, 256));
+  const int64_t test_count = ctx.int_flag("test-size", full_run(ctx) ? 10000 : ctx.pick(1000, 128));
   try {
     state.train = load_cifar10(Split::Train, ctx.data_dir,
                                train_count >= 50000 ? Subset::all() : Subset::random(train_count, ctx.seed, true));
@@ -307,9 +288,9 @@ void train_cell(Context& ctx) {
     std::string item;
     while (std::getline(ss, item, ',')) chosen.push_back(ch09::parse_dynamics(item));
   }
-  const int64_t epochs = flag_int(ctx, "epochs", full_run(ctx) ? 100 : ctx.pick(6, 1));
-  const double lr = flag_double(ctx, "lr", 0.01), margin = flag_double(ctx, "margin", 0.07);
-  const double ortho = flag_double(ctx, "ortho", 1e-4);
+  const int64_t epochs = ctx.int_flag("epochs", full_run(ctx) ? 100 : ctx.pick(6, 1));
+  const double lr = ctx.double_flag("lr", 0.01), margin = ctx.double_flag("margin", 0.07);
+  const double ortho = ctx.double_flag("ortho", 1e-4);
   LoaderOptions lo;
   lo.batch_size = 128;
   lo.seed = ctx.seed;
@@ -351,10 +332,10 @@ void train_cell(Context& ctx) {
 
 void robustness_cell(Context& ctx) {
   if (state.models.empty()) train_cell(ctx);
-  const int64_t attacked = std::min<int64_t>(state.test.size(), flag_int(ctx, "attack-size", full_run(ctx) ? 1024 : ctx.pick(200, 32)));
+  const int64_t attacked = std::min<int64_t>(state.test.size(), ctx.int_flag("attack-size", full_run(ctx) ? 1024 : ctx.pick(200, 32)));
   const Tensor images = state.test.inputs.narrow(0, 0, attacked), labels = state.test.labels.narrow(0, 0, attacked);
   state.eps = {0, 8.0 / 255, 36.0 / 255, 0.3, 0.5, 0.8, 1.0};
-  const int pgd_steps = static_cast<int>(flag_int(ctx, "pgd-steps", ctx.pick(50, 5)));
+  const int pgd_steps = static_cast<int>(ctx.int_flag("pgd-steps", ctx.pick(50, 5)));
   std::cout << "  " << attacked << " test images; weak attack: l2-PGD, 10 steps of 0.025 eps (as in the paper's result files); "
             << "strong: l2-PGD, " << pgd_steps << " steps of 2.5 eps/" << pgd_steps << ", random start\n";
   LinePlot plot;

@@ -2,6 +2,8 @@
 // (chapter 1). See harness.h for the contract.
 #include "notebooks_cpp/harness.h"
 
+#include "core/error.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <exception>
@@ -29,6 +31,32 @@ std::string Context::out_path(const std::string& file_name) const {
 std::string Context::flag(const std::string& name, const std::string& fallback) const {
   auto it = flags.find(name);
   return it == flags.end() ? fallback : it->second;
+}
+
+int64_t Context::int_flag(const std::string& name, int64_t fallback) const {
+  const std::string value = flag(name, std::to_string(fallback));
+  try {
+    size_t used = 0;
+    const int64_t n = std::stoll(value, &used);
+    SNN_CHECK(used == value.size() && n >= 1, "--", name, " must be a whole number >= 1, got '",
+              value, "'");
+    return n;
+  } catch (const std::logic_error&) {
+    fail("--", name, " expects a whole number, got '", value, "'");
+  }
+}
+
+double Context::double_flag(const std::string& name, double fallback) const {
+  const std::string value = flag(name, "");
+  if (value.empty()) return fallback;
+  try {
+    size_t used = 0;
+    const double x = std::stod(value, &used);
+    SNN_CHECK(used == value.size(), "--", name, " expects a number, got '", value, "'");
+    return x;
+  } catch (const std::logic_error&) {
+    fail("--", name, " expects a number, got '", value, "'");
+  }
 }
 
 namespace {

@@ -34,6 +34,10 @@ struct Context {
   // A chapter-specific flag: its value, or `fallback` when absent. Boolean flags have value "1".
   std::string flag(const std::string& name, const std::string& fallback = "") const;
   bool has_flag(const std::string& name) const { return flags.count(name) > 0; }
+  // A chapter-specific flag read as a whole number >= 1 (or a number), `fallback` when absent;
+  // anything else throws naming the flag and the value given.
+  int64_t int_flag(const std::string& name, int64_t fallback) const;
+  double double_flag(const std::string& name, double fallback) const;
   // `full` normally, `small` under --smoke: the one-liner for sizes that shrink in smoke runs.
   int64_t pick(int64_t full, int64_t small) const { return smoke ? small : full; }
 };
