@@ -16,22 +16,13 @@
 
 #include "autodiff/autodiff.h"
 #include "core/stablenn_core.h"
+#include "bench/bench_util.h"
 
 using namespace stablenn;
+using namespace stablenn::bench;
 
 namespace {
 
-double median_seconds(const std::function<void()>& fn, int warmup, int reps) {
-  for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> times;
-  for (int i = 0; i < reps; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
 
 // Mean cross-entropy of logits [n, classes] against one-hot rows [n, classes].
 Var cross_entropy(const Var& logits, const Var& one_hot) {

@@ -13,21 +13,12 @@
 #include <vector>
 
 #include "core/stablenn_core.h"
+#include "bench/bench_util.h"
+
+using namespace stablenn::bench;
 
 namespace {
 
-// Median of `reps` timed calls after `warmup` untimed ones.
-double median_seconds(const std::function<void()>& fn, int warmup, int reps) {
-  for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> times;
-  for (int i = 0; i < reps; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
 
 // max |a - b| / max |b|.
 double relative_error(const stablenn::Tensor& a, const stablenn::Tensor& b) {

@@ -25,22 +25,13 @@
 
 #include "core/stablenn_core.h"
 #include "datasets/datasets.h"
+#include "bench/bench_util.h"
 
 namespace {
 
 using namespace stablenn;
+using namespace stablenn::bench;
 
-double median_seconds(const std::function<void()>& fn, int warmup, int reps) {
-  for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> times;
-  for (int i = 0; i < reps; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
 
 // The real dataset, or uniform noise of the same shape when it is absent.
 Dataset load_or_synthesise(const char* what, const std::function<Dataset()>& load, Shape shape) {

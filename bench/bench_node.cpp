@@ -25,24 +25,14 @@
 #include "layers/losses.h"
 #include "layers/optim.h"
 #include "notebooks_cpp/ch05_model.h"
+#include "bench/bench_util.h"
 
 using namespace stablenn;
+using namespace stablenn::bench;
 
 namespace {
 
-double peak_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
-  return -1;
-}
 
-// Resets VmHWM to the current RSS (Linux >= 4.0); without permission the peak covers the whole run.
-void reset_peak_rss() {
-  std::ofstream clear("/proc/self/clear_refs");
-  if (clear) clear << "5";
-}
 
 NeuralOdeOptions rk4_options(int64_t steps, GradientMethod method) {
   NeuralOdeOptions o;

@@ -14,17 +14,13 @@
 
 #include "datasets/fallback.h"
 #include "notebooks_cpp/ch08_models.h"
+#include "bench/bench_util.h"
 
 using namespace stablenn;
+using namespace stablenn::bench;
 using namespace stablenn::ch08;
 
 namespace {
-double peak_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
-  return 0;
-}
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

@@ -24,26 +24,16 @@
 #include "layers/activations.h"
 #include "layers/linear.h"
 #include "layers/trainer.h"
+#include "bench/bench_util.h"
 
 using namespace stablenn;
+using namespace stablenn::bench;
 
 namespace {
 
 constexpr double kMean = 0.2860, kStd = 0.3530;  // Fashion-MNIST training set, as in chapter 3
 
-double peak_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
-  return -1;
-}
 
-// Resets VmHWM to the current RSS (Linux >= 4.0); without permission the peak covers the whole run.
-void reset_peak_rss() {
-  std::ofstream clear("/proc/self/clear_refs");
-  if (clear) clear << "5";
-}
 
 Dataset training_set(const std::string& data_dir, bool quick) {
   Dataset data;
