@@ -159,12 +159,13 @@ int main(int argc, char** argv) {
            [&](Context&) {
              for (Model& m : st.models) {
                const int64_t batches = (st.attack_x.size(0) + 249) / 250;
+               const int64_t per_batch = std::min<int64_t>(250, st.attack_x.size(0));  // images
                ProgressOptions po;
                po.label = "PGD " + m.name;
                ProgressBar bar(batches * static_cast<int64_t>(st.setup.eps.size()), po);
                const auto start = std::chrono::steady_clock::now();
                m.robust = attack_model(*m.net, st.attack_x, st.attack_y, st.setup,
-                                       [&](int64_t done, int64_t) { bar.update(done, done * 250, {}); });
+                                       [&](int64_t done, int64_t) { bar.update(done, per_batch, {}); });
                bar.finish({});
                m.attack_seconds =
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
