@@ -75,6 +75,19 @@ class GradientStepBlock : public Module, public LipschitzBounded {
   StepInfo last_;
 };
 
+// Chapter 7: exactly one step of size h of `block`, whatever its step rule says, as a module, to
+// step past the non-expansive limit on purpose (chapters 6 and 7). `block` must outlive it.
+class FixedGradientStep : public Module {
+ public:
+  FixedGradientStep(GradientStepBlock& block, double h) : block_(block), h_(h) {}
+  Var forward(const Var& x) override { return block_.integrate(x, 1, h_, Var()); }
+  std::string describe() const override { return "one gradient step"; }
+
+ private:
+  GradientStepBlock& block_;
+  double h_;
+};
+
 // Chapter 7: shorthand constructors.
 std::shared_ptr<GradientStepBlock> dense_gradient_step(int64_t features, int64_t hidden,
                                                        GradientStepOptions options = {},

@@ -184,17 +184,6 @@ void algebraic_cell(Context&) {
 }
 
 // ---- cell 5: circle contractivity of explicit methods ----
-class FixedStep : public Module {
- public:
-  FixedStep(GradientStepBlock& block, double h) : block_(block), h_(h) {}
-  Var forward(const Var& x) override { return block_.integrate(x, 1, h_, Var()); }
-  std::string describe() const override { return "one step"; }
-
- private:
-  GradientStepBlock& block_;
-  double h_;
-};
-
 void circle_cell(Context& ctx) {
   std::cout << "  method               largest disk in the          radius of absolute         r used by the\n"
                "                       stability region (upper)     monotonicity (lower)       blocks\n";
@@ -230,7 +219,7 @@ void circle_cell(Context& ctx) {
     GradientStepBlock block(MapGeometry::dense(8, 12), o, g, DType::Float64);
     const double sigma = singular_values(block.weight.value())[0];
     for (double z : zs) {
-      FixedStep step(block, z / (sigma * sigma));
+      FixedGradientStep step(block, z / (sigma * sigma));
       search.seed = ctx.seed + static_cast<uint64_t>(40 * z);
       measured[m].push_back(empirical_lipschitz(step, inputs, search).best());
     }

@@ -111,18 +111,6 @@ void power_iteration_cell(Context& ctx) {
 }
 
 // ---- cell 2: the step size that keeps a gradient step non-expansive ----
-// One step of size h of a block, whatever its rule says (to step past the limit on purpose).
-class FixedStep : public Module {
- public:
-  FixedStep(GradientStepBlock& block, double h) : block_(block), h_(h) {}
-  Var forward(const Var& x) override { return block_.integrate(x, 1, h_, Var()); }
-  std::string describe() const override { return "one step"; }
-
- private:
-  GradientStepBlock& block_;
-  double h_;
-};
-
 void step_size_cell(Context& ctx) {
   Generator g(ctx.seed + 2);
   const Tensor inputs = g.normal({32, 16}, 0, 1, DType::Float64);
@@ -148,7 +136,7 @@ void step_size_cell(Context& ctx) {
     GradientStepBlock block(MapGeometry::dense(16, 16), o, g, DType::Float64);
     const double sigma = singular_values(block.weight.value())[0];
     for (double z : zs) {
-      FixedStep step(block, z / (sigma * sigma));
+      FixedGradientStep step(block, z / (sigma * sigma));
       search.seed = ctx.seed + static_cast<uint64_t>(100 * z);
       measured[m].push_back(empirical_lipschitz(step, inputs, search).best());
     }
