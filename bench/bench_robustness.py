@@ -87,10 +87,12 @@ class GradientStep(torch.nn.Module):
         self.A = torch.nn.Linear(width, width)
         self.power = PowerNorm(width)
         self.time = time
+        self.substeps = 0  # of the last forward pass
 
     def forward(self, x):
         s = self.power.sigma(self.A.weight) if self.training else self.power.eval_sigma(self.A.weight)
         n = max(1, math.ceil(self.time * float(s) ** 2 / 2.0))
+        self.substeps = n
         h = self.time / n
         for _ in range(n):
             x = x - h * F.leaky_relu(self.A(x), 0.1) @ self.A.weight
@@ -211,6 +213,9 @@ def main():
         acc = attack(model, xte[:attack_count], yte[:attack_count], eps_grid, iterations)
         print(f"BENCH robustness_attack_{kind} pytorch {time.perf_counter() - t:.3f}")
         print(f"# {kind}: test accuracy {clean:.4f}, robust accuracy at eps 0.5: {acc[4]:.3f}, at eps 1: {acc[-1]:.3f}")
+        if kind == "nonexpansive":
+            print("# nonexpansive: Euler sub-steps per block in evaluation:",
+                  *[m.substeps for m in model.modules() if isinstance(m, GradientStep)])
         sys.stdout.flush()
     print(f"BENCH robustness_total pytorch {time.perf_counter() - total:.3f}")
     with open("/proc/self/status") as f:

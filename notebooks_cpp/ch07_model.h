@@ -37,11 +37,18 @@ inline std::shared_ptr<Sequential> make_nonexpansive_mlp(const NetConfig& c, Gen
   return net;
 }
 
+// The sub-steps each block took in the last forward pass, in order.
+inline std::vector<int64_t> substeps_per_block(const Sequential& net) {
+  std::vector<int64_t> n;
+  for (const auto& child : net.children())
+    if (auto* b = dynamic_cast<const GradientStepBlock*>(child.second.get())) n.push_back(b->last_step().substeps);
+  return n;
+}
+
 // The sub-steps the blocks took in the last forward pass, added up.
 inline int64_t total_substeps(const Sequential& net) {
   int64_t n = 0;
-  for (const auto& child : net.children())
-    if (auto* b = dynamic_cast<const GradientStepBlock*>(child.second.get())) n += b->last_step().substeps;
+  for (int64_t s : substeps_per_block(net)) n += s;
   return n;
 }
 

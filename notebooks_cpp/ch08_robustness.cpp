@@ -153,6 +153,16 @@ int main(int argc, char** argv) {
                m.lipschitz = lipschitz_bound(*m.net);
                std::cout << m.name << ": Lipschitz bound " << m.lipschitz << "\n";
              }
+             // What the guarantee costs: each Euler sub-step is two products with A (Ax, Aᵀσ).
+             Sequential& ne = *st.models[1].net;
+             ne.eval();
+             {
+               NoGrad no_grad;
+               ne(Var(st.attack_x.narrow(0, 0, 1)));
+             }
+             std::cout << "non-expansive: Euler sub-steps per block in evaluation:";
+             for (int64_t n : ch07::substeps_per_block(ne)) std::cout << " " << n;
+             std::cout << " (the ResNet: one step each)\n";
            }},
           {"Attacks", "l2-PGD with random start, step 2.5·eps/iterations, projected onto the eps-ball "
                       "and clipped to [0, 1], at eps = 0 and eight values up to 1.",
