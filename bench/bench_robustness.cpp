@@ -62,6 +62,11 @@ int main(int argc, char** argv) {
     std::printf("BENCH robustness_attack_%s stablenn %.3f\n", r.name, seconds_since(start));
     std::printf("# %s: test accuracy %.4f, robust accuracy at eps 0.5: %.3f, at eps 1: %.3f\n", r.name,
                 result.history.back().test_accuracy, acc[4], acc.back());
+    if (r.loss) {  // the attack's cost depends on the trained sub-step counts: print them, as the twin does
+      std::printf("# %s: Euler sub-steps per block in evaluation:", r.name);
+      for (int64_t n : ch07::substeps_per_block(*r.net)) std::printf(" %lld", static_cast<long long>(n));
+      std::printf("\n");
+    }
     std::fflush(stdout);
   }
   std::printf("BENCH robustness_total stablenn %.3f\n", seconds_since(total_start));

@@ -75,6 +75,21 @@ struct Options {
   bool seed_given = false;
 };
 
+// Discards std::cout while alive (when `on`): a null buffer makes every write a no-op, and
+// restoring the buffer clears the stream's error state.
+class HiddenStdout {
+ public:
+  explicit HiddenStdout(bool on) : saved_(on ? std::cout.rdbuf(nullptr) : nullptr) {}
+  ~HiddenStdout() {
+    if (saved_) std::cout.rdbuf(saved_);
+  }
+  HiddenStdout(const HiddenStdout&) = delete;
+  HiddenStdout& operator=(const HiddenStdout&) = delete;
+
+ private:
+  std::streambuf* saved_;
+};
+
 std::string program_name(const char* argv0) {
   return argv0 ? std::filesystem::path(argv0).filename().string() : "chapter";
 }
@@ -87,7 +102,7 @@ void print_usage(std::ostream& os, const std::string& program, const ChapterInfo
      << "options:\n"
      << "  --step          print each cell's explanation and wait for Enter before running it\n"
      << "  --smoke         tiny sizes: the whole program finishes in seconds\n"
-     << "  --cell N        run only cell N (1.." << cell_count << ")\n"
+     << "  --cell N        show only cell N (1.." << cell_count << "); cells 1..N-1 run first, output hidden\n"
      << "  --out DIR       where figures and results go (default: out)\n"
      << "  --threads N     threads for our loops and OpenBLAS (default: OMP_NUM_THREADS or all cores)\n"
      << "  --seed S        seed of the random generator (default: 0)\n"
@@ -260,15 +275,24 @@ int run_chapter(int argc, char** argv, const ChapterInfo& info, const std::vecto
   int cells_run = 0;
   for (size_t i = 0; i < cells.size(); ++i) {
     const int number = static_cast<int>(i) + 1;
-    if (opts.cell != 0 && number != opts.cell) continue;
+    if (opts.cell != 0 && number > opts.cell) break;
     const Cell& cell = cells[i];
-    std::cout << "\n[" << number << "/" << cells.size() << "] " << cell.title << "\n";
-    print_explanation(cell.explanation);
-    if (opts.step) wait_for_enter(stdin_open);
-    std::cout << std::flush;
+    // --cell N: cells build on the ones before them (data, models, trained weights), so those run
+    // first with their standard output hidden; progress bars (standard error) still show.
+    const bool hidden = opts.cell != 0 && number < opts.cell;
+    if (hidden && number == 1)
+      std::cout << "\n(cells 1-" << opts.cell - 1 << " run first, output hidden: cell " << opts.cell
+                << " builds on them)\n" << std::flush;
+    if (!hidden) {
+      std::cout << "\n[" << number << "/" << cells.size() << "] " << cell.title << "\n";
+      print_explanation(cell.explanation);
+      if (opts.step) wait_for_enter(stdin_open);
+      std::cout << std::flush;
+    }
 
     const auto cell_start = std::chrono::steady_clock::now();
     try {
+      HiddenStdout hide(hidden);
       cell.run(ctx);
     } catch (const std::exception& e) {
       std::cout << std::flush;
@@ -281,6 +305,7 @@ int run_chapter(int argc, char** argv, const ChapterInfo& info, const std::vecto
                 << cell.title << "\") failed with an unknown exception\n";
       return 1;
     }
+    if (hidden) continue;
     std::cout << "    (cell " << number << " took " << seconds_since(cell_start) << ")\n"
               << std::flush;
     ++cells_run;
