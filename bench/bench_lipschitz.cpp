@@ -19,6 +19,7 @@
 
 #include "datasets/datasets.h"
 #include "layers/optim.h"
+#include "bench/bench_util.h"
 #include "notebooks_cpp/ch07_model.h"
 
 using namespace stablenn;
@@ -100,7 +101,7 @@ int main(int argc, char** argv) {
   LoaderOptions options;
   options.batch_size = 128;
   options.seed = 1;
-  const DataLoader loader(training_set(data_dir, quick ? 6000 : 30000), options);
+  const DataLoader loader(training_set(bench::data_dir_or_default(data_dir), quick ? 6000 : 30000), options);
   train_epoch(loader, 20);  // warm-up: allocator, BLAS threads, caches
   const int reps = quick ? 2 : 3;
   std::vector<double> times;

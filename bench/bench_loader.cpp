@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
     }
   }
   if (threads > 0) set_num_threads(threads);
+  data_dir = data_dir_or_default(data_dir);
   const int warmup = quick ? 1 : 2, reps = quick ? 3 : 9;
   volatile double sink = 0;
 

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
     }
   }
   const auto total_start = std::chrono::steady_clock::now();
-  const TrainTestData data = fashion_mnist_or_shapes(data_dir, s.train_count, 0, 0);
+  const TrainTestData data = fashion_mnist_or_shapes(data_dir_or_default(data_dir), s.train_count, 0, 0);
   if (data.synthetic) std::cerr << "# " << data.note.substr(0, data.note.find('\n')) << "\n";
   const Tensor x = data.test.inputs.narrow(0, 0, s.attack_count);
   const Tensor y = data.test.labels.narrow(0, 0, s.attack_count);

@@ -3,12 +3,24 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
 
 namespace stablenn::bench {
+
+// The dataset folder for a benchmark: --data-dir when given, else $STABLENN_DATA, else the shared
+// folder next to the source tree, so that a run from any working directory (like the Python twins,
+// which look next to their script) times the real data rather than the synthetic stand-in.
+inline std::string data_dir_or_default(const std::string& given) {
+  if (!given.empty()) return given;
+  const char* env = std::getenv("STABLENN_DATA");
+  if (env != nullptr && env[0] != '\0') return env;
+  const std::string shared = std::string(STABLENN_SOURCE_DIR) + "/../shared/data";
+  return std::filesystem::is_directory(shared) ? shared : "";  // "": the library's own search
+}
 
 // Median wall time of `reps` timed calls of fn after `warmup` untimed ones.
 inline double median_seconds(const std::function<void()>& fn, int warmup, int reps) {
