@@ -115,7 +115,9 @@ void ProgressBar::update(int64_t step, int64_t samples, const Metrics& metrics) 
     last_length_ = text.size();
     line_open_ = true;
   } else {
-    if (t - last_output_time_ < options_.plain_interval_s) return;
+    // The last step's line is finish()'s to print (with the final metrics): printing it here too
+    // gave two lines for the same step.
+    if (step == total_steps_ || t - last_output_time_ < options_.plain_interval_s) return;
     out_ << line(metrics) << '\n';
     out_.flush();
   }
