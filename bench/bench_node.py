@@ -1,7 +1,8 @@
 # bench/bench_node.py — PyTorch twin of bench_node.cpp (chapter 5): one training step (forward,
 # backward, Adam update) of the chapter's neural-ODE classifier on 1,000 two-spiral points, full batch,
-# float32: scale the input by 2, zero-augment 2 -> 4 dimensions, field [z, t] -> 32 -> 32 -> 4 with tanh, fixed-step RK4 on
-# [0, 1] written here by hand (torchdiffeq is not used), head Linear(4, 2), cross-entropy, Adam lr 1e-2.
+# float32: scale the input by 2, zero-augment 2 -> 4 dimensions, field [z, t] -> 32 -> 32 -> 4 with
+# tanh, fixed-step RK4 on [0, 1] written here by hand (torchdiffeq is not used), head Linear(4, 2),
+# cross-entropy, Adam lr 1e-2.
 #   node_step_rk4_10_backprop   10 RK4 steps, autograd through the steps
 #   node_step_rk4_10_adjoint    10 RK4 steps, the adjoint method as a custom autograd.Function (forward
 #                               under no_grad, backward integrates [x, a, dL/dθ] back with 10 RK4 steps)
