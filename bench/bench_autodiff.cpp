@@ -79,28 +79,11 @@ double bench_convnet(bool quick) {
   return median_seconds(step, quick ? 2 : 5, quick ? 5 : 30);
 }
 
-int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s [--quick] [--threads N]\n", program);
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
-  int threads = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--quick") {
-      quick = true;
-    } else if (arg == "--threads" && i + 1 < argc) {
-      threads = std::atoi(argv[++i]);
-      if (threads < 1) return usage(argv[0]);
-    } else {
-      return usage(argv[0]);
-    }
-  }
-  if (threads > 0) set_num_threads(threads);
+  const auto args = stablenn::bench::parse_bench_args(argc, argv, "[--quick] [--threads N]");
+  const bool quick = args.quick;
   std::printf("BENCH mlp_784_256_256_10_b128_fwd_bwd stablenn %.6f\n", bench_mlp(quick));
   std::fflush(stdout);
   std::printf("BENCH convnet_c8_c16_28x28_b128_fwd_bwd stablenn %.6f\n", bench_convnet(quick));

@@ -31,29 +31,12 @@ double relative_error(const stablenn::Tensor& a, const stablenn::Tensor& b) {
   return diff / std::max(scale, 1e-30);
 }
 
-int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s [--quick] [--threads N]\n", program);
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   using stablenn::Tensor;
-  bool quick = false;
-  int threads = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--quick") {
-      quick = true;
-    } else if (arg == "--threads" && i + 1 < argc) {
-      threads = std::atoi(argv[++i]);
-      if (threads < 1) return usage(argv[0]);
-    } else {
-      return usage(argv[0]);
-    }
-  }
-  if (threads > 0) stablenn::set_num_threads(threads);
+  const auto args = stablenn::bench::parse_bench_args(argc, argv, "[--quick] [--threads N]");
+  const bool quick = args.quick;
   const int warmup = quick ? 2 : 5, reps = quick ? 5 : 30;
 
   // x: [128, 16, 28, 28], w: [16, 16, 3, 3], bias: [16], gy: [128, 16, 28, 28]

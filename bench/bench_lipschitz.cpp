@@ -73,35 +73,17 @@ EpochStats train_epoch(const DataLoader& loader, int64_t max_batches) {
   return stats;
 }
 
-int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s [--quick] [--threads N] [--data-dir DIR]\n", program);
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
-  int threads = 0;
-  std::string data_dir;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--quick") {
-      quick = true;
-    } else if (arg == "--threads" && i + 1 < argc) {
-      threads = std::atoi(argv[++i]);
-      if (threads < 1) return usage(argv[0]);
-    } else if (arg == "--data-dir" && i + 1 < argc) {
-      data_dir = argv[++i];
-    } else {
-      return usage(argv[0]);
-    }
-  }
-  if (threads > 0) set_num_threads(threads);
+  const auto args =
+      stablenn::bench::parse_bench_args(argc, argv, "[--quick] [--threads N] [--data-dir DIR]");
+  const bool quick = args.quick;
+  const std::string& data_dir = args.data_dir;
   LoaderOptions options;
   options.batch_size = 128;
   options.seed = 1;
-  const DataLoader loader(training_set(bench::data_dir_or_default(data_dir), quick ? 6000 : 30000), options);
+  const DataLoader loader(training_set(data_dir, quick ? 6000 : 30000), options);
   train_epoch(loader, 20);  // warm-up: allocator, BLAS threads, caches
   const int reps = quick ? 2 : 3;
   std::vector<double> times;

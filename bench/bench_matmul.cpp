@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/stablenn_core.h"
+#include "bench/bench_util.h"
 
 namespace {
 
@@ -50,28 +51,11 @@ std::pair<double, double> median_seconds_interleaved(const std::function<void()>
   return {median(t_first), median(t_second)};
 }
 
-int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s [--quick] [--threads N]\n", program);
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
-  int threads = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--quick") {
-      quick = true;
-    } else if (arg == "--threads" && i + 1 < argc) {
-      threads = std::atoi(argv[++i]);
-      if (threads < 1) return usage(argv[0]);
-    } else {
-      return usage(argv[0]);
-    }
-  }
-  if (threads > 0) stablenn::set_num_threads(threads);
+  const auto args = stablenn::bench::parse_bench_args(argc, argv, "[--quick] [--threads N]");
+  const bool quick = args.quick;
 
   stablenn::Generator gen(0);
   for (const int64_t n : {256, 512, 1024}) {

@@ -88,28 +88,11 @@ StepResult time_steps(const NeuralOdeOptions& options, const Dataset& data, int 
   return result;
 }
 
-int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s [--quick] [--threads N]\n", program);
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
-  int threads = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--quick") {
-      quick = true;
-    } else if (arg == "--threads" && i + 1 < argc) {
-      threads = std::atoi(argv[++i]);
-      if (threads < 1) return usage(argv[0]);
-    } else {
-      return usage(argv[0]);
-    }
-  }
-  if (threads > 0) set_num_threads(threads);
+  const auto args = stablenn::bench::parse_bench_args(argc, argv, "[--quick] [--threads N]");
+  const bool quick = args.quick;
   Generator g(0);
   const Dataset data = make_spirals(1000, 0.02, g);
   const int warmup = 2, reps = quick ? 5 : 21;

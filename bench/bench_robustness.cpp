@@ -28,22 +28,13 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 int main(int argc, char** argv) {
   Setup s;
-  std::string data_dir;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--quick") {
-      s.train_count = 5000; s.epochs = 2; s.attack_count = 200; s.pgd_iterations = 20;
-    } else if (arg == "--threads" && i + 1 < argc) {
-      set_num_threads(std::atoi(argv[++i]));
-    } else if (arg == "--data-dir" && i + 1 < argc) {
-      data_dir = argv[++i];
-    } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--threads N] [--data-dir DIR]\n", argv[0]);
-      return 2;
-    }
+  const auto args =
+      stablenn::bench::parse_bench_args(argc, argv, "[--quick] [--threads N] [--data-dir DIR]");
+  if (args.quick) {
+    s.train_count = 5000; s.epochs = 2; s.attack_count = 200; s.pgd_iterations = 20;
   }
   const auto total_start = std::chrono::steady_clock::now();
-  const TrainTestData data = fashion_mnist_or_shapes(data_dir_or_default(data_dir), s.train_count, 0, 0);
+  const TrainTestData data = fashion_mnist_or_shapes(args.data_dir, s.train_count, 0, 0);
   if (data.synthetic) std::cerr << "# " << data.note.substr(0, data.note.find('\n')) << "\n";
   const Tensor x = data.test.inputs.narrow(0, 0, s.attack_count);
   const Tensor y = data.test.labels.narrow(0, 0, s.attack_count);

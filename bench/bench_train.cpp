@@ -85,34 +85,14 @@ double median_epoch_seconds(Module& model, const DataLoader& loader, int warmup,
   return times[times.size() / 2];
 }
 
-int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s [--quick] [--threads N] [--data-dir DIR] [--only mlp|cnn]\n", program);
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
-  int threads = 0;
-  std::string data_dir, only;  // --only: one workload, e.g. for a profiler
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--quick") {
-      quick = true;
-    } else if (arg == "--threads" && i + 1 < argc) {
-      threads = std::atoi(argv[++i]);
-      if (threads < 1) return usage(argv[0]);
-    } else if (arg == "--data-dir" && i + 1 < argc) {
-      data_dir = argv[++i];
-    } else if (arg == "--only" && i + 1 < argc) {
-      only = argv[++i];
-      if (only != "mlp" && only != "cnn") return usage(argv[0]);
-    } else {
-      return usage(argv[0]);
-    }
-  }
-  if (threads > 0) set_num_threads(threads);
+  const auto args = stablenn::bench::parse_bench_args(
+      argc, argv, "[--quick] [--threads N] [--data-dir DIR] [--only mlp|cnn]", {"mlp", "cnn"});
+  const bool quick = args.quick;
+  const std::string& data_dir = args.data_dir;
+  const std::string& only = args.only;  // one workload, e.g. for a profiler
   LoaderOptions options;
   options.batch_size = 128;
   options.seed = 1;

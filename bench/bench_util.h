@@ -2,12 +2,15 @@
 #pragma once
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "core/parallel.h"
 
 namespace stablenn::bench {
 
@@ -20,6 +23,46 @@ inline std::string data_dir_or_default(const std::string& given) {
   if (env != nullptr && env[0] != '\0') return env;
   const std::string shared = std::string(STABLENN_SOURCE_DIR) + "/../shared/data";
   return std::filesystem::is_directory(shared) ? shared : "";  // "": the library's own search
+}
+
+// The command line every benchmark takes.
+struct BenchArgs {
+  bool quick = false;    // --quick: smaller sizes and fewer repetitions (bench/run.sh --quick)
+  std::string data_dir;  // --data-dir, resolved by data_dir_or_default
+  std::string only;      // --only: one workload; empty: all
+};
+
+// Parses argv and applies --threads N. `usage` is the synopsis after the program name; --data-dir is
+// accepted only when it names it, --only only with `only_choices`. Anything else prints the usage
+// line and exits with status 2.
+inline BenchArgs parse_bench_args(int argc, char** argv, const std::string& usage,
+                                  const std::vector<std::string>& only_choices = {}) {
+  const auto fail = [&] {
+    std::fprintf(stderr, "usage: %s %s\n", argv[0], usage.c_str());
+    std::exit(2);
+  };
+  const bool takes_data_dir = usage.find("--data-dir") != std::string::npos;
+  BenchArgs args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--quick") {
+      args.quick = true;
+    } else if (arg == "--threads" && has_value) {
+      const int threads = std::atoi(argv[++i]);
+      if (threads < 1) fail();
+      set_num_threads(threads);
+    } else if (arg == "--data-dir" && takes_data_dir && has_value) {
+      args.data_dir = argv[++i];
+    } else if (arg == "--only" && !only_choices.empty() && has_value) {
+      args.only = argv[++i];
+      if (std::find(only_choices.begin(), only_choices.end(), args.only) == only_choices.end()) fail();
+    } else {
+      fail();
+    }
+  }
+  args.data_dir = data_dir_or_default(args.data_dir);
+  return args;
 }
 
 // Median wall time of `reps` timed calls of fn after `warmup` untimed ones.
