@@ -32,20 +32,30 @@ export OMP_NUM_THREADS="$threads"
 PYTHON=/usr/bin/python3  # Debian's Python, the one python3-torch is installed for
 
 results="$(mktemp)"
-trap 'rm -f "$results"' EXIT
+work="$(mktemp -d)"  # bench_robust_eval writes its models and images here; its twin reads them
+trap 'rm -f "$results"; rm -rf "$work"' EXIT
 cd "$ROOT"
 found=0
 for exe in build/bench/bench_*; do
   [[ -f "$exe" && -x "$exe" ]] || continue
   name="$(basename "$exe")"
   found=1
-  echo "---- $name ${quick[*]} (OMP_NUM_THREADS=$threads)" >&2
-  "$exe" "${quick[@]}" | tee /dev/stderr | grep '^BENCH ' | awk '{print $2, $3, $4, ""}' >>"$results"
+  extra=()  # bench_robust_eval: C++ first, it writes the work folder; the twin evaluates the same
+  if [[ "$name" == bench_robust_eval ]]; then  # models on the same images (the chapter's checkpoints
+    extra=(--work "$work")                     # when out/ has them, else it trains its own)
+    if [[ ${#quick[@]} -eq 0 && -f out/ch08_resnet_fmnist_30000_w256_e30_s0.safetensors &&
+          -f out/ch08_nonexpansive_fmnist_30000_w256_e30_s0.safetensors ]]; then
+      extra+=(--checkpoints out)
+    fi
+  fi
+  echo "---- $name ${quick[*]} ${extra[*]} (OMP_NUM_THREADS=$threads)" >&2
+  "$exe" "${quick[@]}" "${extra[@]}" | tee /dev/stderr | grep '^BENCH ' | awk '{print $2, $3, $4, ""}' >>"$results"
+  extra=("${extra[@]:0:2}")  # the twin takes --work only
   twin="bench/$name.py"
   if [[ -f "$twin" ]]; then
     for torch_threads in $(printf '%s\n' 1 "$threads" | sort -un); do
-      echo "---- $twin --threads $torch_threads ${quick[*]}" >&2
-      "$PYTHON" "$twin" --threads "$torch_threads" "${quick[@]}" | tee /dev/stderr | grep '^BENCH ' |
+      echo "---- $twin --threads $torch_threads ${quick[*]} ${extra[*]}" >&2
+      "$PYTHON" "$twin" --threads "$torch_threads" "${quick[@]}" "${extra[@]}" | tee /dev/stderr | grep '^BENCH ' |
         awk -v t="$torch_threads" '{print $2, $3, $4, t}' >>"$results"
     done
   fi
