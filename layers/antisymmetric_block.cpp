@@ -41,9 +41,9 @@ double AntisymmetricBlock::lipschitz_bound() {
   if (!geometry.conv) {
     const Tensor w = weight.value().to(DType::Float64);
     const Tensor k = sub(mul(sub(w, w.t()), 0.5), mul(Tensor::eye(geometry.in, DType::Float64), options.damping));
-    norm_k = singular_values(k)[0];
+    norm_k = spectral_norm_upper_bound(LinearOperator::dense(Var(k)));
   } else {
-    norm_k = accurate_spectral_norm(op()) + options.damping;
+    norm_k = spectral_norm_upper_bound(op()) + options.damping;
   }
   return 1.0 + options.step * options.activation.lipschitz * norm_k;
 }

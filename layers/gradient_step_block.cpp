@@ -15,7 +15,11 @@ int64_t adaptive_substeps(double time, double lipschitz, double norm, double rad
   const double n = std::ceil(time * lipschitz * norm * norm / (2.0 * radius));
   SNN_CHECK(n < 1e7, "adaptive_substeps: ", n, " sub-steps (‖A‖ = ", norm,
             "): the weights have blown up; lower the learning rate");
-  return std::max<int64_t>(1, static_cast<int64_t>(n));
+  int64_t substeps = std::max<int64_t>(1, static_cast<int64_t>(n));
+  // The rounded quotient above may land one below the true ceiling; then h·Lip·‖A‖², computed as
+  // lipschitz_bound computes it, would exceed 2r by an ulp.
+  while (time / double(substeps) * lipschitz * norm * norm > 2.0 * radius) ++substeps;
+  return substeps;
 }
 
 GradientStepBlock::GradientStepBlock(const MapGeometry& geometry_, GradientStepOptions options_,
@@ -38,7 +42,9 @@ GradientStepBlock::GradientStepBlock(const MapGeometry& geometry_, GradientStepO
     step = register_parameter("step", Tensor::scalar(options.initial_step, dtype));
   }
   Tensor u = register_buffer("power_u", random_unit_vector(geometry.sample_shape(), g, dtype));
-  norm_ = SpectralNormEstimator(op(), u, options.power);
+  Tensor eval_norm = register_buffer("eval_norm", SpectralNormEstimator::fresh_eval_norm());
+  Tensor eval_key = register_buffer("eval_norm_key", SpectralNormEstimator::fresh_eval_key());
+  norm_ = SpectralNormEstimator(op(), u, eval_norm, eval_key, options.power);
 }
 
 GradientStepBlock::StepInfo GradientStepBlock::step_for(double norm) const {
@@ -50,11 +56,20 @@ GradientStepBlock::StepInfo GradientStepBlock::step_for(double norm) const {
     info.substeps = adaptive_substeps(options.time, lip, norm, r);
     info.step = options.time / double(info.substeps);
   } else {
-    const double h_max = norm > 0 ? 2.0 * r / (lip * norm * norm) : std::numeric_limits<double>::infinity();
     info.substeps = 1;
-    info.step = std::min(std::max(step.item(), 0.0), h_max);
+    info.step = std::min(std::max(step.item(), 0.0), max_clamped_step(norm));
   }
   return info;
+}
+
+double GradientStepBlock::max_clamped_step(double norm) const {
+  const double lip = options.activation.lipschitz;
+  const double r = block_integrator_radius(options.integrator);
+  if (!(norm > 0)) return std::numeric_limits<double>::infinity();
+  double h_max = 2.0 * r / (lip * norm * norm);
+  // as in adaptive_substeps: h·Lip·‖A‖², computed as lipschitz_bound computes it, stays <= 2r
+  while (h_max * lip * norm * norm > 2.0 * r) h_max = std::nextafter(h_max, 0.0);
+  return h_max;
 }
 
 Var GradientStepBlock::integrate(const Var& x, int64_t substeps, double h, const Var& h_var) const {
@@ -78,12 +93,8 @@ Var GradientStepBlock::forward(const Var& x) {
   const LinearOperator A = op();
   last_ = step_for(norm_.estimate(A, training()));
   Var h_var;
-  if (options.step_rule == StepRule::kLearnableClamped) {
-    const double h_max = last_.norm > 0 ? 2.0 * block_integrator_radius(options.integrator) /
-                                              (options.activation.lipschitz * last_.norm * last_.norm)
-                                        : 1e30;
-    h_var = clamp(step, 0.0, h_max);
-  }
+  if (options.step_rule == StepRule::kLearnableClamped)
+    h_var = clamp(step, 0.0, std::min(max_clamped_step(last_.norm), 1e30));
   return integrate(x, last_.substeps, last_.step, h_var);
 }
 
@@ -100,9 +111,10 @@ std::string GradientStepBlock::describe() const {
 }
 
 double GradientStepBlock::lipschitz_bound() {
-  const LinearOperator A = op();
-  const StepInfo info = step_for(norm_.estimate(A, false));
-  const double sigma = accurate_spectral_norm(A, norm_.vector());
+  // The evaluation-mode step is chosen with σ̄ >= ‖A‖, and gradient_step_lipschitz is
+  // non-decreasing in z, so z computed with σ̄ bounds the true step.
+  const double sigma = norm_.upper_bound(op());
+  const StepInfo info = step_for(sigma);
   const double z = info.step * options.activation.lipschitz * sigma * sigma;
   return std::pow(gradient_step_lipschitz(options.integrator, z), double(info.substeps));
 }

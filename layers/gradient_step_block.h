@@ -9,8 +9,10 @@
 //       n = ⌈T·Lip(σ)‖A‖²/(2r)⌉ sub-steps of h = T/n   (r: the method's radius, Euler 1),
 //     so h·Lip(σ)‖A‖² <= 2r at every forward pass;
 //   kLearnableClamped: one step with a learnable h clamped to [0, 2r/(Lip(σ)‖A‖²)].
-// ‖A‖ comes from the warm-started power iteration (buffer "power_u"): one iteration per training
-// step, a converged estimate (times 1 + 1e-9) in evaluation. Dense A: x [N, d], A: d -> m.
+// ‖A‖ comes from the warm-started power iteration (buffer "power_u") in training, one iteration per
+// step; in evaluation from spectral_norm_upper_bound, stored in the buffers "eval_norm" and
+// "eval_norm_key" (see SpectralNormEstimator), so the rule holds for the true ‖A‖ and a checkpoint
+// reloads to the same sub-steps bit for bit. Dense A: x [N, d], A: d -> m.
 // Convolutional A: x [N, C, H, W], A a k x k convolution C -> m channels at that input size.
 #pragma once
 #include <memory>
@@ -49,20 +51,22 @@ class GradientStepBlock : public Module, public LipschitzBounded {
                     Generator& g = default_generator(), DType dtype = DType::Float32);
   Var forward(const Var& x) override;
   std::string describe() const override;
-  // The bound of the evaluation-mode map, with ‖A‖ computed exactly (dense: SVD; small
-  // convolutions: SVD of the full matrix; larger: a converged float64 power iteration):
-  // gradient_step_lipschitz(method, h·Lip(σ)‖A‖²)^n, which is 1 whenever the rule held.
+  // The bound of the evaluation-mode map: gradient_step_lipschitz(method, h·Lip(σ)·σ̄²)^n with σ̄
+  // the stored upper bound of ‖A‖ the evaluation step was chosen with: exactly 1 for the adaptive
+  // and clamped rules.
   double lipschitz_bound() override;
   LinearOperator op() const { return LinearOperator::from_geometry(geometry, weight); }
   // The step actually taken: what the last forward pass (or lipschitz_bound) used.
   struct StepInfo {
-    double norm = 0;       // the estimate of ‖A‖ used
+    double norm = 0;       // the ‖A‖ used: the estimate (training) or the upper bound (evaluation)
     int64_t substeps = 0;  // n
     double step = 0;       // h
   };
   const StepInfo& last_step() const { return last_; }
   // The step for a norm estimate (what forward does with it).
   StepInfo step_for(double norm) const;
+  // kLearnableClamped: the largest h with h·Lip(σ)·norm² <= 2r (infinity for norm 0).
+  double max_clamped_step(double norm) const;
   // The integration (no power iteration): x after n steps of size h (h_var: learnable, may be undefined).
   Var integrate(const Var& x, int64_t substeps, double h, const Var& h_var) const;
 

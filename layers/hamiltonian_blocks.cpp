@@ -93,7 +93,7 @@ std::string HamiltonianBlock::describe() const {
 
 double HamiltonianBlock::lipschitz_bound() {
   const double lip = options.activation.lipschitz, h = options.step;
-  const double ny = accurate_spectral_norm(op_y()), nz = accurate_spectral_norm(op_z());
+  const double ny = spectral_norm_upper_bound(op_y()), nz = spectral_norm_upper_bound(op_z());
   double per_step;
   switch (options.scheme) {
     case HamiltonianScheme::kHaberRuthottoVerlet:
@@ -178,13 +178,13 @@ double HDNNBlock::lipschitz_bound() {
   const double lip = options.activation.lipschitz, h = options.step;
   double per_step;
   if (options.scheme == HDNNScheme::kForwardEuler) {
-    const double nk = accurate_spectral_norm(LinearOperator::from_geometry(geometry, weight_k));
-    const double nj = singular_values(skew_j().value())[0];
+    const double nk = spectral_norm_upper_bound(LinearOperator::from_geometry(geometry, weight_k));
+    const double nj = spectral_norm_upper_bound(LinearOperator::dense(skew_j()));
     per_step = 1.0 + h * nj * lip * nk * nk;
   } else {
     const MapGeometry half = half_geometry();
-    const double np = accurate_spectral_norm(LinearOperator::from_geometry(half, weight_p));
-    const double nq = accurate_spectral_norm(LinearOperator::from_geometry(half, weight_q));
+    const double np = spectral_norm_upper_bound(LinearOperator::from_geometry(half, weight_p));
+    const double nq = spectral_norm_upper_bound(LinearOperator::from_geometry(half, weight_q));
     per_step = shear_bound(h * lip * nq * nq) * shear_bound(h * lip * np * np);
   }
   return std::pow(per_step, double(options.steps));

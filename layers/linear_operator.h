@@ -47,6 +47,11 @@ class LinearOperator {
   bool defined() const { return weight_.defined(); }
   bool is_convolution() const { return conv_; }
   const Var& weight() const { return weight_; }
+  // Convolutions only (dense maps: stride 1, padding 0, size 0): the geometry given at construction.
+  int64_t stride() const { return stride_; }
+  int64_t padding() const { return padding_; }
+  int64_t height() const { return height_; }
+  int64_t width() const { return width_; }
   // The same geometry with another weight (e.g. a float64 copy for an accurate power iteration).
   LinearOperator with_weight(const Var& weight) const;
 

@@ -20,11 +20,18 @@ double scale_for(double sigma, NormScaling scaling) {
   return std::max(1.0, sigma);
 }
 
-// y / s with s taken from the differentiable norm in training, or the plain number in evaluation.
-Var divide_by_norm(const Var& y, const Var& sigma, double scale, bool differentiable) {
-  if (scale == 1.0 && !differentiable) return y;
-  if (differentiable) return div(y, sigma);
-  return mul(y, 1.0 / scale);
+// Evaluation: y·m with m = 1/scale rounded down in y's dtype (reciprocal_rounded_down), so the
+// computed map never exceeds the norm its bound reports.
+Var scale_for_evaluation(const Var& y, double scale) {
+  if (scale == 1.0) return y;
+  return mul(y, reciprocal_rounded_down(scale, y.dtype()));
+}
+
+// The bound of the evaluation-mode map W·m for σ̄ >= σ_max(W): σ̄·m, which is <= 1 since m <= 1/σ̄
+// whenever the layer divides (its scale is σ̄ itself).
+double bound_of_normalised(double upper, NormScaling scaling, DType dtype) {
+  const double scale = scale_for(upper, scaling);
+  return scale == 1.0 ? upper : upper * reciprocal_rounded_down(scale, dtype);
 }
 
 const char* scaling_text(NormScaling scaling) {
@@ -45,7 +52,9 @@ SpectralNormLinear::SpectralNormLinear(int64_t in, int64_t out, bool has_bias, N
     bias = register_parameter("bias", g.uniform({out}, -bound, bound, dtype));
   }
   Tensor u = register_buffer("power_u", random_unit_vector({in}, g, dtype));
-  norm_ = SpectralNormEstimator(op(), u, schedule);
+  Tensor eval_norm = register_buffer("eval_norm", SpectralNormEstimator::fresh_eval_norm());
+  Tensor eval_key = register_buffer("eval_norm_key", SpectralNormEstimator::fresh_eval_key());
+  norm_ = SpectralNormEstimator(op(), u, eval_norm, eval_key, schedule);
 }
 
 Var SpectralNormLinear::forward(const Var& x) {
@@ -59,10 +68,10 @@ Var SpectralNormLinear::forward(const Var& x) {
     const Var sigma = norm_of_image(A, norm_.vector());
     last_scale_ = scale_for(sigma.item(), scaling);
     const bool divide = scaling == NormScaling::kExactlyOne || sigma.item() > 1.0;
-    if (divide) y = divide_by_norm(y, sigma, last_scale_, true);
+    if (divide) y = div(y, sigma);
   } else {
-    last_scale_ = scale_for(norm_.estimate(A, false), scaling);
-    y = divide_by_norm(y, Var(), last_scale_, false);
+    last_scale_ = scale_for(norm_.upper_bound(A), scaling);
+    y = scale_for_evaluation(y, last_scale_);
   }
   return bias.defined() ? add(y, bias) : y;
 }
@@ -73,8 +82,7 @@ std::string SpectralNormLinear::describe() const {
 }
 
 double SpectralNormLinear::lipschitz_bound() {
-  const double scale = scale_for(norm_.estimate(op(), false), scaling);
-  return singular_values(weight.value())[0] / scale;
+  return bound_of_normalised(norm_.upper_bound(op()), scaling, weight.dtype());
 }
 
 // ---- SpectralNormConv2d ----
@@ -93,7 +101,9 @@ SpectralNormConv2d::SpectralNormConv2d(int64_t in, int64_t out, int64_t k, int64
     bias = register_parameter("bias", g.uniform({out}, -bound, bound, dtype));
   }
   Tensor u = register_buffer("power_u", random_unit_vector({in, h, w}, g, dtype));
-  norm_ = SpectralNormEstimator(op(), u, schedule);
+  Tensor eval_norm = register_buffer("eval_norm", SpectralNormEstimator::fresh_eval_norm());
+  Tensor eval_key = register_buffer("eval_norm_key", SpectralNormEstimator::fresh_eval_key());
+  norm_ = SpectralNormEstimator(op(), u, eval_norm, eval_key, schedule);
 }
 
 LinearOperator SpectralNormConv2d::op() const {
@@ -112,10 +122,10 @@ Var SpectralNormConv2d::forward(const Var& x) {
     const Var sigma = norm_of_image(A, norm_.vector());
     last_scale_ = scale_for(sigma.item(), scaling);
     const bool divide = scaling == NormScaling::kExactlyOne || sigma.item() > 1.0;
-    if (divide) y = divide_by_norm(y, sigma, last_scale_, true);
+    if (divide) y = div(y, sigma);
   } else {
-    last_scale_ = scale_for(norm_.estimate(A, false), scaling);
-    y = divide_by_norm(y, Var(), last_scale_, false);
+    last_scale_ = scale_for(norm_.upper_bound(A), scaling);
+    y = scale_for_evaluation(y, last_scale_);
   }
   return bias.defined() ? add(y, reshape(bias, {1, out_channels, 1, 1})) : y;
 }
@@ -128,9 +138,7 @@ std::string SpectralNormConv2d::describe() const {
 }
 
 double SpectralNormConv2d::lipschitz_bound() {
-  const LinearOperator A = op();
-  const double scale = scale_for(norm_.estimate(A, false), scaling);
-  return accurate_spectral_norm(A, norm_.vector()) / scale;
+  return bound_of_normalised(norm_.upper_bound(op()), scaling, weight.dtype());
 }
 
 // ---- InputNormalization ----

@@ -5,8 +5,11 @@
 // A 1-Lipschitz network needs every layer between the pixels and the logits to be bounded: the
 // stable blocks are non-expansive by construction, and the layers around them must not undo that.
 // The lift (e.g. Linear 784 -> 256, or a 1x1 convolution 3 -> 16) and the head (Linear 256 -> 10) are
-// divided by max(1, σ), σ their power-iteration spectral norm, so ‖W/max(1, σ)‖ <= 1 (not the
-// Frobenius norm, which over-shrinks a layer by up to √rank; design.md §3 lists that flaw).
+// divided by max(1, σ) (not the Frobenius norm, which over-shrinks a layer by up to √rank; design.md
+// §3 lists that flaw). In training σ is the warm-started power-iteration estimate, with the gradient
+// flowing through it; in evaluation it is spectral_norm_upper_bound, stored in the buffers
+// "eval_norm" and "eval_norm_key" (see SpectralNormEstimator), so the evaluated layer's norm is
+// <= 1 exactly and a checkpoint reloads to the same network bit for bit.
 #pragma once
 #include <vector>
 
@@ -22,9 +25,10 @@ enum class NormScaling {
   kExactlyOne,  // W / σ: the norm is exactly 1
 };
 
-// Chapter 7: y = x Wᵀ / s + b with s = max(1, σ) (or σ), σ the spectral norm of W by power iteration
-// (one warm-started iteration per training step, with the gradient flowing through σ; a converged
-// estimate in evaluation). x: [N, in] -> [N, out]. Buffer "power_u" [1, in].
+// Chapter 7: y = x Wᵀ / s + b with s = max(1, σ) (or σ), σ the spectral norm of W: by power iteration
+// in training (one warm-started iteration per step, with the gradient flowing through σ), the
+// stored upper bound in evaluation. x: [N, in] -> [N, out]. Buffers "power_u" [1, in], "eval_norm",
+// "eval_norm_key".
 class SpectralNormLinear : public Module, public LipschitzBounded {
  public:
   SpectralNormLinear(int64_t in_features, int64_t out_features, bool bias = true,
@@ -33,10 +37,11 @@ class SpectralNormLinear : public Module, public LipschitzBounded {
                      DType dtype = DType::Float32);
   Var forward(const Var& x) override;
   std::string describe() const override;
-  // σ_max(W) (SVD) divided by the evaluation scale: <= 1 up to the convergence of the estimate.
+  // The evaluation-mode norm: the stored upper bound σ̄ >= σ_max(W) times the multiplier applied,
+  // 1/max(1, σ̄) (or 1/σ̄) rounded down: <= 1 (kExactlyOne: 1 up to rounding, never above).
   double lipschitz_bound() override;
   LinearOperator op() const { return LinearOperator::dense(weight); }
-  // The scale s of the last forward pass.
+  // The scale s of the last forward pass (evaluation multiplies by 1/s rounded down).
   double last_scale() const { return last_scale_; }
   Var weight, bias;
   int64_t in_features, out_features;
@@ -48,7 +53,8 @@ class SpectralNormLinear : public Module, public LipschitzBounded {
 };
 
 // Chapter 7: the convolutional version: y = conv2d(x, K)/s + b at a fixed input size (the power
-// iteration runs at that size). x: [N, C, H, W] -> [N, O, Ho, Wo]. Buffer "power_u" [1, C, H, W].
+// iteration and the upper bound are for that size). x: [N, C, H, W] -> [N, O, Ho, Wo]. Buffers
+// "power_u" [1, C, H, W], "eval_norm", "eval_norm_key".
 class SpectralNormConv2d : public Module, public LipschitzBounded {
  public:
   SpectralNormConv2d(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t height,
@@ -58,8 +64,8 @@ class SpectralNormConv2d : public Module, public LipschitzBounded {
                      DType dtype = DType::Float32);
   Var forward(const Var& x) override;
   std::string describe() const override;
-  // The norm of the convolution at its input size (exact SVD for small maps, else a converged power
-  // iteration) divided by the evaluation scale.
+  // As SpectralNormLinear's, with σ̄ = spectral_norm_upper_bound of the convolution at its input
+  // size (SVD of the full matrix for small maps, else the circular-convolution bound).
   double lipschitz_bound() override;
   LinearOperator op() const;
   double last_scale() const { return last_scale_; }

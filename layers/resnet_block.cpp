@@ -46,8 +46,8 @@ std::string EulerResNetBlock::describe() const {
 }
 
 double EulerResNetBlock::lipschitz_bound() {
-  return 1.0 + options.step * options.activation.lipschitz * accurate_spectral_norm(op_a()) *
-                   accurate_spectral_norm(op_b());
+  return 1.0 + options.step * options.activation.lipschitz * spectral_norm_upper_bound(op_a()) *
+                   spectral_norm_upper_bound(op_b());
 }
 
 std::shared_ptr<EulerResNetBlock> dense_resnet_step(int64_t features, int64_t hidden,

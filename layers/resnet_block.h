@@ -30,7 +30,7 @@ class EulerResNetBlock : public Module, public LipschitzBounded {
                    Generator& g = default_generator(), DType dtype = DType::Float32);
   Var forward(const Var& x) override;
   std::string describe() const override;
-  // 1 + h·Lip(σ)·‖A‖·‖B‖ with accurate norms (accurate_spectral_norm).
+  // 1 + h·Lip(σ)·‖A‖·‖B‖ with upper bounds of the norms (spectral_norm_upper_bound).
   double lipschitz_bound() override;
   LinearOperator op_a() const { return LinearOperator::from_geometry(geometry, weight_a); }
   LinearOperator op_b() const;

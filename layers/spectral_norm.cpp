@@ -1,8 +1,10 @@
-// layers/spectral_norm.cpp — power iteration, its per-layer state, and exact references (chapter 7).
+// layers/spectral_norm.cpp — power iteration, its per-layer state, guaranteed upper bounds and exact
+// references (chapter 7).
 #include "layers/spectral_norm.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace stablenn {
 
@@ -86,59 +88,105 @@ Var norm_of_image(const LinearOperator& A, const Tensor& u) {
 
 // ---- SpectralNormEstimator ----
 
-SpectralNormEstimator::SpectralNormEstimator(const LinearOperator& A, Tensor u,
-                                             PowerIterationSchedule schedule)
-    : u_(std::move(u)), schedule_(schedule) {
+SpectralNormEstimator::SpectralNormEstimator(const LinearOperator& A, Tensor u, Tensor eval_norm,
+                                             Tensor eval_key, PowerIterationSchedule schedule)
+    : u_(std::move(u)), eval_norm_(std::move(eval_norm)), eval_key_(std::move(eval_key)),
+      schedule_(schedule) {
   check_vector(A, u_, "SpectralNormEstimator");
-  SNN_CHECK(schedule_.init_iterations >= 0 && schedule_.eval_iterations >= 1 &&
-                schedule_.train_iterations >= 1,
-            "SpectralNormEstimator: iteration counts must be init >= 0, eval >= 1, train >= 1; got ",
-            schedule_.init_iterations, ", ", schedule_.eval_iterations, ", ",
-            schedule_.train_iterations);
+  SNN_CHECK(eval_norm_.defined() && eval_norm_.dim() == 0 && eval_norm_.dtype() == DType::Float64 &&
+                eval_key_.defined() && eval_key_.dim() == 0 && eval_key_.dtype() == DType::Int64,
+            "SpectralNormEstimator: expected 0-d float64 and int64 buffers for the stored norm and key");
+  SNN_CHECK(schedule_.init_iterations >= 0 && schedule_.train_iterations >= 1,
+            "SpectralNormEstimator: iteration counts must be init >= 0, train >= 1; got ",
+            schedule_.init_iterations, ", ", schedule_.train_iterations);
   if (schedule_.init_iterations > 0)
     last_ = power_iteration(A, u_, schedule_.init_iterations, tolerance()).sigma;
 }
+
+Tensor SpectralNormEstimator::fresh_eval_norm() { return Tensor::scalar(0.0, DType::Float64); }
+Tensor SpectralNormEstimator::fresh_eval_key() { return Tensor::from_int64({0}, {}); }
 
 double SpectralNormEstimator::tolerance() const {
   if (schedule_.tolerance >= 0) return schedule_.tolerance;
   return u_.dtype() == DType::Float64 ? 1e-13 : 1e-7;
 }
 
-double SpectralNormEstimator::safety() const {
-  if (schedule_.eval_safety >= 0) return schedule_.eval_safety;
-  return u_.dtype() == DType::Float64 ? 1e-9 : 1e-5;
-}
-
-bool SpectralNormEstimator::cache_valid(const LinearOperator& A) const {
-  return cached_ && cached_storage_ == A.weight().value().storage().get() &&
-         cached_version_ == A.weight().version();
-}
-
-double SpectralNormEstimator::converge(const LinearOperator& A) {
+double SpectralNormEstimator::upper_bound(const LinearOperator& A) {
   SNN_CHECK(u_.defined(), "SpectralNormEstimator: used before construction with a vector");
-  if (!cache_valid(A)) {
-    converged_sigma_ = power_iteration(A, u_, schedule_.eval_iterations, tolerance()).sigma;
-    cached_ = true;
-    cached_storage_ = A.weight().value().storage().get();
-    cached_version_ = A.weight().version();
+  const uint64_t hash = weight_norm_key(A);
+  int64_t key;
+  std::memcpy(&key, &hash, sizeof key);  // the buffer is int64 (safetensors has no unsigned type here)
+  double* stored = eval_norm_.data<double>();
+  int64_t* stored_key = eval_key_.data<int64_t>();
+  if (*stored_key != key || !(*stored > 0)) {
+    *stored = spectral_norm_upper_bound(A);
+    *stored_key = key;
   }
-  last_ = converged_sigma_;
+  last_ = *stored;
   return last_;
 }
 
 double SpectralNormEstimator::estimate(const LinearOperator& A, bool training) {
   SNN_CHECK(u_.defined(), "SpectralNormEstimator: used before construction with a vector");
-  if (training) {
-    cached_ = false;  // the weights are about to change
-    last_ = power_iteration(A, u_, schedule_.train_iterations).sigma;
-    return last_;
-  }
-  converge(A);
-  last_ = converged_sigma_ * (1.0 + safety());
+  if (!training) return upper_bound(A);
+  last_ = power_iteration(A, u_, schedule_.train_iterations).sigma;
   return last_;
 }
 
+uint64_t weight_norm_key(const LinearOperator& A) {
+  SNN_CHECK(A.defined(), "weight_norm_key: the operator has no weight");
+  uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bit
+  auto bytes = [&h](const void* data, size_t n) {
+    const unsigned char* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  };
+  const Tensor w = A.weight().value().contiguous();
+  const int64_t dtype = static_cast<int64_t>(w.dtype());
+  bytes(&dtype, sizeof dtype);
+  for (int64_t d : w.shape()) bytes(&d, sizeof d);
+  const std::string geometry = A.describe();  // stride, padding and input size of a convolution
+  bytes(geometry.data(), geometry.size());
+  bytes(w.raw_data(), static_cast<size_t>(w.numel()) * dtype_size(w.dtype()));
+  return h;
+}
+
+double reciprocal_rounded_down(double scale, DType dtype) {
+  SNN_CHECK(scale > 0 && std::isfinite(scale), "reciprocal_rounded_down: need a positive finite scale, got ",
+            scale);
+  // fma computes m·scale − 1 exactly before rounding, so its sign says whether m > 1/scale
+  if (dtype == DType::Float32) {
+    float m = static_cast<float>(1.0 / scale);
+    if (std::fma(double(m), scale, -1.0) > 0) m = std::nextafter(m, 0.0f);
+    return m;
+  }
+  double m = 1.0 / scale;
+  if (std::fma(m, scale, -1.0) > 0) m = std::nextafter(m, 0.0);
+  return m;
+}
+
 // ---- exact references ----
+
+namespace {
+
+// The singular values, descending, of the column-major [rows, cols] matrix in `a` (overwritten).
+std::vector<double> dgesvd_values(std::vector<double>& a, int rows, int cols, const char* what) {
+  const int lda = rows, one = 1;
+  std::vector<double> s(std::min(rows, cols));
+  double dummy = 0, query = 0;
+  int lwork = -1, info = 0;
+  dgesvd_("N", "N", &rows, &cols, a.data(), &lda, s.data(), &dummy, &one, &dummy, &one, &query,
+          &lwork, &info);
+  SNN_CHECK(info == 0, what, ": LAPACK dgesvd workspace query failed (info ", info, ")");
+  lwork = static_cast<int>(query);
+  std::vector<double> work(std::max(1, lwork));
+  dgesvd_("N", "N", &rows, &cols, a.data(), &lda, s.data(), &dummy, &one, &dummy, &one,
+          work.data(), &lwork, &info);
+  SNN_CHECK(info == 0, what, ": LAPACK dgesvd failed on a ", cols, "x", rows, " matrix (info ", info,
+            ", ", info > 0 ? "did not converge" : "bad argument", ")");
+  return s;
+}
+
+}  // namespace
 
 std::vector<double> singular_values(const Tensor& matrix) {
   // matrix: [m, n] -> min(m, n) values, descending
@@ -146,21 +194,8 @@ std::vector<double> singular_values(const Tensor& matrix) {
             "singular_values: expected a non-empty 2-D matrix, got ",
             matrix.defined() ? shape_str(matrix.shape()) : std::string("an undefined tensor"));
   std::vector<double> a = matrix.to_vector();  // row-major [m, n] == column-major [n, m]: same values
-  int rows = static_cast<int>(matrix.size(1)), cols = static_cast<int>(matrix.size(0));
-  const int lda = rows, one = 1;
-  std::vector<double> s(std::min(rows, cols));
-  double dummy = 0, query = 0;
-  int lwork = -1, info = 0;
-  dgesvd_("N", "N", &rows, &cols, a.data(), &lda, s.data(), &dummy, &one, &dummy, &one, &query,
-          &lwork, &info);
-  SNN_CHECK(info == 0, "singular_values: LAPACK dgesvd workspace query failed (info ", info, ")");
-  lwork = static_cast<int>(query);
-  std::vector<double> work(std::max(1, lwork));
-  dgesvd_("N", "N", &rows, &cols, a.data(), &lda, s.data(), &dummy, &one, &dummy, &one,
-          work.data(), &lwork, &info);
-  SNN_CHECK(info == 0, "singular_values: LAPACK dgesvd failed on a ", shape_str(matrix.shape()),
-            " matrix (info ", info, ", ", info > 0 ? "did not converge" : "bad argument", ")");
-  return s;
+  return dgesvd_values(a, static_cast<int>(matrix.size(1)), static_cast<int>(matrix.size(0)),
+                       "singular_values");
 }
 
 Tensor operator_matrix(const LinearOperator& A, int64_t max_entries) {
@@ -193,26 +228,73 @@ double exact_spectral_norm(const LinearOperator& A) {
   return singular_values(operator_matrix(A))[0];
 }
 
-double accurate_spectral_norm(const LinearOperator& A, const Tensor& start, int64_t exact_entries,
-                              int64_t max_iterations) {
-  SNN_CHECK(A.defined(), "accurate_spectral_norm: the operator has no weight");
-  if (!A.is_convolution()) return singular_values(A.weight().value())[0];
-  if (A.input_numel() * A.output_numel() <= exact_entries) return exact_spectral_norm(A);
-  NoGrad no_grad;
-  const LinearOperator A64 = A.with_weight(Var(A.weight().value().to(DType::Float64)));
-  Tensor u;
-  if (start.defined()) {
-    SNN_CHECK(start.shape() == A.input_shape(1), "accurate_spectral_norm: start vector ",
-              shape_str(start.shape()), " does not fit ", A.describe());
-    u = start.to(DType::Float64).clone();
-  } else {
-    Generator g(20240607);
-    u = random_unit_vector(A.input_sample_shape(), g, DType::Float64);
+double circular_convolution_norm(const Tensor& kernel, int64_t n1, int64_t n2) {
+  // kernel: [O, C, kh, kw], grid n1 x n2 -> max over frequencies w of σ_max(K̂(w))
+  SNN_CHECK(kernel.defined() && kernel.dim() == 4 && kernel.numel() > 0,
+            "circular_convolution_norm: expected a kernel [O, C, kh, kw], got ",
+            kernel.defined() ? shape_str(kernel.shape()) : std::string("an undefined tensor"));
+  SNN_CHECK(n1 > 0 && n2 > 0, "circular_convolution_norm: the grid must be positive, got ", n1, "x", n2);
+  const Tensor k = kernel.to(DType::Float64).contiguous();
+  const double* kd = k.data<double>();
+  const int64_t O = k.size(0), C = k.size(1), kh = k.size(2), kw = k.size(3), n = n1 * n2;
+  // exp(−2πi t/n) for t in [0, n): phases reduced in integers, so no angle grows large
+  std::vector<double> cos_t(n), sin_t(n);
+  for (int64_t t = 0; t < n; ++t) {
+    const double angle = 2.0 * M_PI * double(t) / double(n);
+    cos_t[t] = std::cos(angle);
+    sin_t[t] = std::sin(angle);
   }
-  const double n = std::sqrt(squared_norm(u));
-  SNN_CHECK(n > 0, "accurate_spectral_norm: zero start vector");
-  u = mul(u, 1.0 / n);
-  return power_iteration(A64, u, max_iterations, 1e-13).sigma;
+  const int rows = static_cast<int>(2 * O), cols = static_cast<int>(2 * C);
+  std::vector<double> m(size_t(rows) * cols);
+  double best = 0;
+  for (int64_t w1 = 0; w1 < n1; ++w1) {
+    for (int64_t w2 = 0; w2 < n2; ++w2) {
+      // K̂(−w) = conj K̂(w) has the same singular values: take one of each pair
+      const int64_t c1 = (n1 - w1) % n1, c2 = (n2 - w2) % n2;
+      if (c1 < w1 || (c1 == w1 && c2 < w2)) continue;
+      // m, column-major [2O, 2C] = [[R, −I], [I, R]], K̂ = R + iI = Σ K_ij (cos φ − i sin φ)
+      std::fill(m.begin(), m.end(), 0.0);
+      for (int64_t i = 0; i < kh; ++i) {
+        for (int64_t j = 0; j < kw; ++j) {
+          const int64_t t = ((w1 * i % n1) * n2 + (w2 * j % n2) * n1) % n;
+          const double re = cos_t[t], im = -sin_t[t];
+          for (int64_t o = 0; o < O; ++o) {
+            for (int64_t c = 0; c < C; ++c) {
+              const double v = kd[((o * C + c) * kh + i) * kw + j];
+              m[c * rows + o] += v * re;                    // R
+              m[c * rows + O + o] += v * im;                // I
+              m[(C + c) * rows + o] -= v * im;              // −I
+              m[(C + c) * rows + O + o] += v * re;          // R
+            }
+          }
+        }
+      }
+      best = std::max(best, dgesvd_values(m, rows, cols, "circular_convolution_norm")[0]);
+    }
+  }
+  return best;
+}
+
+double spectral_norm_upper_bound(const LinearOperator& A) {
+  SNN_CHECK(A.defined(), "spectral_norm_upper_bound: the operator has no weight");
+  // dgesvd's σ is within a small multiple of 1e-16·σ_max of the true one; this margin covers that
+  constexpr double kMargin = 1.0 + 1e-12;
+  const Tensor& w = A.weight().value();
+  for (double v : w.to_vector())  // LAPACK would only complain on stderr
+    SNN_CHECK(std::isfinite(v), "spectral_norm_upper_bound: the weight of ", A.describe(),
+              " holds NaN or infinity");
+  double sigma;
+  if (!A.is_convolution()) {
+    sigma = singular_values(w)[0];
+  } else if (A.input_numel() * A.output_numel() <= 300'000) {
+    sigma = singular_values(operator_matrix(A))[0];
+  } else {
+    const int64_t n1 = std::max(A.height() + 2 * A.padding(), w.size(2));
+    const int64_t n2 = std::max(A.width() + 2 * A.padding(), w.size(3));
+    sigma = std::min(circular_convolution_norm(w, n1, n2), convolution_norm_bound(w));
+  }
+  SNN_CHECK(std::isfinite(sigma), "spectral_norm_upper_bound: ", A.describe(), " has a non-finite norm");
+  return sigma * kMargin;
 }
 
 double smallest_singular_value(const LinearOperator& A, Generator& g, int64_t exact_entries,

@@ -38,7 +38,8 @@ Tensor isometric_init(const MapGeometry& geometry, Generator& g, DType dtype) {
   return orthogonal(geometry.out, geometry.in, g, 1.0, dtype);
 }
 
-// 1 / max(1, σ): a Var with a gradient through σ = ‖A u‖ in training, a constant in evaluation.
+// 1 / max(1, σ): a Var with a gradient through σ = ‖A u‖ in training; in evaluation the constant
+// 1/max(1, σ̄) rounded down in the dtype, σ̄ the stored upper bound (so ‖A‖·m <= 1 exactly).
 Var inverse_scale(const LinearOperator& A, SpectralNormEstimator& norm, bool training, DType dtype) {
   if (training) {
     norm.estimate(A, true);
@@ -46,8 +47,10 @@ Var inverse_scale(const LinearOperator& A, SpectralNormEstimator& norm, bool tra
     if (sigma.item() > 1.0) return reciprocal(sigma);
     return Var(Tensor::scalar(1.0, dtype));
   }
-  return Var(Tensor::scalar(1.0 / std::max(1.0, norm.estimate(A, false)), dtype));
+  return Var(Tensor::scalar(reciprocal_rounded_down(std::max(1.0, norm.upper_bound(A)), dtype), dtype));
 }
+
+
 
 Var add_bias(const Var& y, const Var& bias, bool conv) {
   if (!bias.defined()) return y;
@@ -81,10 +84,14 @@ SwitchingPair::SwitchingPair(const MapGeometry& geometry_, SwitchingOptions opti
     raw_contractive = register_parameter("raw_contractive", Tensor::scalar(logit(p), dtype));
     raw_fraction = register_parameter("raw_fraction", Tensor::scalar(logit(options.initial_fraction), dtype));
   }
-  norm_c_ = SpectralNormEstimator(op_c(), register_buffer("power_u_c", random_unit_vector(geometry.sample_shape(), g, dtype)),
-                                  options.power);
-  norm_e_ = SpectralNormEstimator(op_e(), register_buffer("power_u_e", random_unit_vector(geometry.sample_shape(), g, dtype)),
-                                  options.power);
+  for (const char* map : {"c", "e"}) {
+    const std::string suffix = std::string("_") + map;
+    Tensor u = register_buffer("power_u" + suffix, random_unit_vector(geometry.sample_shape(), g, dtype));
+    Tensor norm = register_buffer("eval_norm" + suffix, SpectralNormEstimator::fresh_eval_norm());
+    Tensor key = register_buffer("eval_norm_key" + suffix, SpectralNormEstimator::fresh_eval_key());
+    (map[0] == 'c' ? norm_c_ : norm_e_) =
+        SpectralNormEstimator(map[0] == 'c' ? op_c() : op_e(), u, norm, key, options.power);
+  }
 }
 
 void SwitchingPair::steps(Var& h_c, Var& h_e) const {
@@ -145,15 +152,18 @@ std::string SwitchingPair::describe() const {
 }
 
 double SwitchingPair::lipschitz_bound() {
+  // The evaluation-mode maps are A·m with m = 1/max(1, σ̄) rounded down (inverse_scale).
   const LinearOperator Ac = op_c(), Ae = op_e();
-  const double scale_c = std::max(1.0, norm_c_.estimate(Ac, false));
-  const double scale_e = std::max(1.0, norm_e_.estimate(Ae, false));
-  const double top_c = accurate_spectral_norm(Ac, norm_c_.vector()) / scale_c;
-  const double top_e = accurate_spectral_norm(Ae, norm_e_.vector()) / scale_e;
-  double bottom_c = 0;  // σ_min(A_c'): exact where affordable, else no contraction claimed
+  const double upper_c = norm_c_.upper_bound(Ac), upper_e = norm_e_.upper_bound(Ae);
+  const DType dtype = weight_c.dtype();
+  const double m_c = reciprocal_rounded_down(std::max(1.0, upper_c), dtype);
+  const double m_e = reciprocal_rounded_down(std::max(1.0, upper_e), dtype);
+  const double top_c = upper_c * m_c, top_e = upper_e * m_e;
+  double bottom_c = 0;  // a lower bound of σ_min(A_c·m_c): SVD where affordable, else 0
   if (!geometry.conv || Ac.input_numel() * Ac.output_numel() <= 300'000) {
     Generator g(0);
-    bottom_c = smallest_singular_value(Ac, g) / scale_c;
+    // the SVD's σ_min may sit a rounding error (a small multiple of 1e-16·σ_max) above the truth
+    bottom_c = std::max(0.0, smallest_singular_value(Ac, g) - 1e-12 * upper_c) * m_c;
   }
   const double s = double(options.substeps), a = options.min_slope;
   const double tau_c = contractive_step() / s, tau_e = expansive_step() / s;

@@ -11,10 +11,12 @@
 //     which makes c(h_c/2)·e(h_e/2) = 1 exactly (√(h_c² − 2h_c + 4) = 2c(h_c/2), so 1 + h_e/2 = 1/c);
 //   flexible switching: h_c learnable in [h_min, h_max] and h_e = θ·h_e,max(h_c), θ in (0, 1)
 //     learnable, h_e,max = S(1/c(h_c/S) − 1), so the pair is 1-Lipschitz for every parameter value.
-// Both maps are divided by max(1, ‖A‖) (power iteration), and A_c is pushed towards an isometry by an
-// orthogonality penalty added to the loss. The penalty does not make A_c exactly orthogonal, so the
-// bound this module reports is the rigorous one for the actual weights: the contractive step's
-// difference map is I − τA_cᵀDA_c with D diagonal in [a, 1], whose norm is
+// Both maps are divided by max(1, ‖A‖) (power iteration in training; in evaluation the stored upper
+// bound of SpectralNormEstimator, buffers "power_u_c", "eval_norm_c", "eval_norm_key_c" and the same
+// with _e), and A_c is pushed towards an isometry by an orthogonality penalty added to the loss.
+// The penalty does not make A_c exactly orthogonal, so the bound this module reports is the
+// rigorous one for the actual weights: the contractive step's difference map is I − τA_cᵀDA_c with
+// D diagonal in [a, 1], whose norm is
 //   max(|1 − τ a σ_min(A_c)²|, |1 − τ ‖A_c‖²|)      (<= c(τ) when A_c is an isometry),
 // and the expansive step's is at most 1 + τ‖A_e‖.
 #pragma once
@@ -60,8 +62,9 @@ class SwitchingPair : public Module, public LipschitzBounded {
                 Generator& g = default_generator(), DType dtype = DType::Float32);
   Var forward(const Var& x) override;
   std::string describe() const override;
-  // (c·e)^S with the rigorous step factors above, accurate norms, and σ_min(A_c) by SVD for dense
-  // maps and small convolutions (0, i.e. no contraction claimed, for larger convolutions).
+  // (c·e)^S with the rigorous step factors above, the stored upper bounds of the norms, and
+  // σ_min(A_c) by SVD (less its rounding margin) for dense maps and small convolutions (0, i.e. no
+  // contraction claimed, for larger convolutions).
   double lipschitz_bound() override;
   // Chapter 9: ‖A_cᵀA_c − I‖_F² (dense; ‖A_cA_cᵀ − I‖ when wide), or for a kernel K the condition of
   // Wang et al. (CVPR 2020), ‖conv(K, K, padding k−1) − δ_centre ⊗ I‖_F²: zero when the
