@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   }
   std::filesystem::create_directories(work);
   std::printf("# work folder: %s\n", work.c_str());
+  std::fflush(stdout);  // the lines before the BENCH ones come minutes apart
 
   const TrainTestData data = fashion_mnist_or_shapes(args.data_dir, s.train_count, 0, 0);
   if (data.synthetic) std::cerr << "# " << data.note.substr(0, data.note.find('\n')) << "\n";
@@ -136,6 +137,7 @@ int main(int argc, char** argv) {
       std::printf("\n");
     }
     save_checkpoint(work + "/" + r.name + ".safetensors", *r.net);
+    std::fflush(stdout);
     data_file.push_back({std::string("logits_") + r.name, logits});
     data_file.push_back({std::string("logits64_") + r.name, logits64});
   }
