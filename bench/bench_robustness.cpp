@@ -39,9 +39,9 @@ int main(int argc, char** argv) {
   const Tensor x = data.test.inputs.narrow(0, 0, s.attack_count);
   const Tensor y = data.test.labels.narrow(0, 0, s.attack_count);
   Generator g(1);
-  struct Run { const char* name; std::shared_ptr<Sequential> net; LossFunction loss; };
-  const Run runs[] = {{"resnet", make_resnet(s, g), nullptr},
-                      {"nonexpansive", make_nonexpansive(s, g), temperature_cross_entropy(s.temperature)}};
+  struct Run { const char* name; Kind kind; std::shared_ptr<Sequential> net; LossFunction loss; };
+  const Run runs[] = {{"resnet", Kind::kResNet, make_resnet(s, g), nullptr},
+                      {"nonexpansive", Kind::kNonexpansive, make_nonexpansive(s, g), temperature_cross_entropy(s.temperature)}};
   for (const Run& r : runs) {
     TrainerOptions to;
     to.out = nullptr;  // silent: the benchmark's output is its BENCH lines
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     const TrainResult result = train_model(*r.net, r.loss, data.train, data.test, s, 0, to);
     std::printf("BENCH robustness_train_%s stablenn %.3f\n", r.name, seconds_since(start));
     start = std::chrono::steady_clock::now();
-    const std::vector<double> acc = attack_model(*r.net, x, y, s);
+    const std::vector<double> acc = evaluate_model(*r.net, r.kind, x, y, s, AttackProtocol::kChapter).accuracy;
     std::printf("BENCH robustness_attack_%s stablenn %.3f\n", r.name, seconds_since(start));
     std::printf("# %s: test accuracy %.4f, robust accuracy at eps 0.5: %.3f, at eps 1: %.3f\n", r.name,
                 result.history.back().test_accuracy, acc[4], acc.back());

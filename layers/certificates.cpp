@@ -6,6 +6,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "layers/attacks.h"
+
 namespace stablenn {
 
 namespace {
@@ -19,14 +21,6 @@ void check_logits(const Tensor& logits, const char* op) {
 void check_lipschitz(double lipschitz, const char* op) {
   SNN_CHECK(lipschitz > 0 && std::isfinite(lipschitz), op,
             ": the Lipschitz bound must be positive and finite, got ", lipschitz);
-}
-
-// Rows `index` of t [N, ...] -> [index.size(), ...] (a copy).
-Tensor take_rows(const Tensor& t, const std::vector<int64_t>& index) {
-  std::vector<Tensor> rows;
-  rows.reserve(index.size());
-  for (int64_t i : index) rows.push_back(t.select(0, i));
-  return stack(rows, 0);
 }
 
 // Per-row ℓ2 norms of t [P, ...].

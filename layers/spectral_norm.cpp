@@ -146,7 +146,17 @@ uint64_t weight_norm_key(const LinearOperator& A) {
   for (int64_t d : w.shape()) bytes(&d, sizeof d);
   const std::string geometry = A.describe();  // stride, padding and input size of a convolution
   bytes(geometry.data(), geometry.size());
-  bytes(w.raw_data(), static_cast<size_t>(w.numel()) * dtype_size(w.dtype()));
+  // the data 8 bytes at a time (FNV-1a's step on words): this runs on every evaluation forward pass,
+  // and byte by byte it took ~15 % of an attack on chapter 8's non-expansive network
+  const size_t n = static_cast<size_t>(w.numel()) * dtype_size(w.dtype());
+  const unsigned char* data = static_cast<const unsigned char*>(w.raw_data());
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, data + i, 8);
+    h = (h ^ word) * 1099511628211ull;
+  }
+  bytes(data + i, n - i);
   return h;
 }
 

@@ -11,6 +11,7 @@
 #include "layers/lipschitz.h"
 #include "layers/losses.h"
 #include "layers/resnet_block.h"
+#include "layers/robust_eval.h"
 #include "layers/trainer.h"
 #include "notebooks_cpp/ch07_model.h"
 
@@ -19,28 +20,43 @@ namespace stablenn::ch08 {
 // The experiment's sizes (design.md §3); --smoke shrinks them.
 struct Setup {
   int64_t train_count = 30000, attack_count = 1000, epochs = 30, batch = 128;
-  int64_t width = 256, blocks = 5, pgd_iterations = 100;
+  int64_t width = 256, blocks = 5;
+  int64_t pgd_iterations = 100;     // the chapter's protocol: CE-PGD iterations
+  int64_t apgd_iterations = 100;    // the strong protocol: iterations per APGD run,
+  int64_t restarts = 1;             //   extra APGD-margin runs from random starts,
+  int64_t min_norm_steps = 100;     //   FMN steps
   double temperature = 16;  // cross-entropy on 16·logits for the 1-Lipschitz network
   std::vector<double> eps = {0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0};
 };
 
-inline std::shared_ptr<Sequential> make_resnet(const Setup& s, Generator& g) {
+inline std::shared_ptr<Sequential> make_resnet(const Setup& s, Generator& g, DType dtype = DType::Float32) {
   auto net = std::make_shared<Sequential>();
   net->add(std::make_shared<Flatten>());
-  net->add(std::make_shared<Linear>(784, s.width, true, g));
+  net->add(std::make_shared<Linear>(784, s.width, true, g, dtype));
   // x + h·Bσ(Ax + b), h = 1, LeakyReLU(0.1), nothing constrained
-  for (int64_t i = 0; i < s.blocks; ++i) net->add(dense_resnet_step(s.width, s.width, {}, g));
-  net->add(std::make_shared<Linear>(s.width, 10, true, g));
+  for (int64_t i = 0; i < s.blocks; ++i) net->add(dense_resnet_step(s.width, s.width, {}, g, dtype));
+  net->add(std::make_shared<Linear>(s.width, 10, true, g, dtype));
   return net;
 }
 
 // The 1-Lipschitz network of chapter 7 at the same width and depth: lift and head normalised to
 // spectral norm <= 1, gradient-step blocks with T = 1 and adaptive Euler sub-steps.
-inline std::shared_ptr<Sequential> make_nonexpansive(const Setup& s, Generator& g) {
+inline std::shared_ptr<Sequential> make_nonexpansive(const Setup& s, Generator& g,
+                                                     DType dtype = DType::Float32) {
   ch07::NetConfig c;
   c.width = s.width;
   c.blocks = s.blocks;
-  return ch07::make_nonexpansive_mlp(c, g);
+  return ch07::make_nonexpansive_mlp(c, g, dtype);
+}
+
+// The architecture of one of the two models, for building its float64 copy.
+enum class Kind { kResNet, kNonexpansive };
+inline std::function<std::shared_ptr<Module>(DType)> builder(Kind kind, const Setup& s) {
+  return [kind, s](DType dtype) -> std::shared_ptr<Module> {
+    Generator g(0);  // the weights are overwritten by the copy
+    if (kind == Kind::kResNet) return make_resnet(s, g, dtype);
+    return make_nonexpansive(s, g, dtype);
+  };
 }
 
 // The loss of the 1-Lipschitz network: cross-entropy of temperature·logits (chapter 7).
@@ -68,15 +84,22 @@ inline TrainResult train_model(Module& net, const LossFunction& loss, const Data
   return trainer.fit(train_loader, &test_loader);
 }
 
-// The experiment's attack: l2-PGD (random start, step 2.5·eps/iterations, s.pgd_iterations
-// iterations) at every eps of s.eps, in batches of 250. Returns the accuracy at each eps.
-inline std::vector<double> attack_model(Module& net, const Tensor& x, const Tensor& y, const Setup& s,
-                                        const std::function<void(int64_t, int64_t)>& on_batch = nullptr) {
-  PgdOptions o;
+// The experiment's evaluation (layers/robust_eval.h): l2, the eps grid s.eps, batches of 250,
+// verified on a float64 copy of `net` built by builder(kind, s). `protocol`: the strong one, or the
+// chapter's CE-PGD with s.pgd_iterations iterations.
+inline RobustnessReport evaluate_model(Module& net, Kind kind, const Tensor& x, const Tensor& y, const Setup& s,
+                                       AttackProtocol protocol,
+                                       const std::function<void(int64_t, int64_t)>& on_progress = nullptr) {
+  RobustnessOptions o;
+  o.protocol = protocol;
   o.norm = AttackNorm::L2;
-  o.iterations = static_cast<int>(s.pgd_iterations);
+  o.eps = s.eps;
+  o.iterations = static_cast<int>(protocol == AttackProtocol::kStrong ? s.apgd_iterations : s.pgd_iterations);
+  o.restarts = static_cast<int>(s.restarts);
+  o.min_norm_steps = static_cast<int>(s.min_norm_steps);
   net.eval();
-  return robust_accuracy_curve(net, x, y, s.eps, o, 250, on_batch);
+  const std::shared_ptr<Module> verifier = float64_copy(net, builder(kind, s));
+  return evaluate_robustness(net, *verifier, x, y, o, on_progress);
 }
 
 }  // namespace stablenn::ch08
