@@ -24,6 +24,14 @@ struct BatchState {
   int64_t rejected = 0;
 };
 
+// The rows the verifier classifies correctly as they are (the only ones worth attacking).
+std::vector<int64_t> correct_rows(const BatchState& b) {
+  std::vector<int64_t> rows;
+  for (size_t i = 0; i < b.min_norm.size(); ++i)
+    if (b.min_norm[i] > 0) rows.push_back(static_cast<int64_t>(i));
+  return rows;
+}
+
 // Verifies candidates `x_adv` of the batch rows `rows` at `eps` and keeps those that pass
 // where they are smaller than what is known. Returns which of `rows` were verified.
 std::vector<bool> accept(Module& verifier, BatchState& b, const std::vector<int64_t>& rows,
@@ -36,11 +44,11 @@ std::vector<bool> accept(Module& verifier, BatchState& b, const std::vector<int6
   if (idx.empty()) return ok;
   std::vector<int64_t> batch_rows;
   for (int64_t i : idx) batch_rows.push_back(rows[i]);
-  const Tensor candidates = take_rows(x_adv, idx);
-  const std::vector<Verification> v = verify_adversarial(
-      verifier, take_rows(b.x, batch_rows), candidates, take_rows(b.y, batch_rows), o.norm, eps, o.lo, o.hi);
-  const std::vector<double> norms = per_example_norms(sub(candidates.to(DType::Float64),
-                                                          take_rows(b.x, batch_rows).to(DType::Float64)), o.norm);
+  const Tensor candidates = take_rows(x_adv, idx), images = take_rows(b.x, batch_rows);
+  const std::vector<Verification> v =
+      verify_adversarial(verifier, images, candidates, take_rows(b.y, batch_rows), o.norm, eps, o.lo, o.hi);
+  const std::vector<double> norms =
+      per_example_norms(sub(candidates.to(DType::Float64), images.to(DType::Float64)), o.norm);
   for (size_t j = 0; j < idx.size(); ++j) {
     if (!v[j].ok) { ++b.rejected; continue; }
     ok[idx[j]] = true;
@@ -58,9 +66,7 @@ std::vector<bool> accept(Module& verifier, BatchState& b, const std::vector<int6
 void strong_batch(Module& model, Module& verifier, BatchState& b, const RobustnessOptions& o,
                   Generator& gen, const std::function<void()>& stage_done) {
   const double slack = 1e-6;
-  std::vector<int64_t> correct;
-  for (size_t i = 0; i < b.min_norm.size(); ++i)
-    if (b.min_norm[i] > 0) correct.push_back(static_cast<int64_t>(i));
+  const std::vector<int64_t> correct = correct_rows(b);
   Tensor fmn_points;  // [batch, ...] FMN's example per row (x where none)
   std::vector<double> fmn_norm(b.min_norm.size(), INFINITY);
   if (!correct.empty()) {
@@ -124,9 +130,7 @@ void strong_batch(Module& model, Module& verifier, BatchState& b, const Robustne
 std::vector<std::vector<bool>> chapter_batch(Module& model, Module& verifier, BatchState& b,
                                              const RobustnessOptions& o, uint64_t& seed,
                                              const std::function<void()>& stage_done) {
-  std::vector<int64_t> correct;
-  for (size_t i = 0; i < b.min_norm.size(); ++i)
-    if (b.min_norm[i] > 0) correct.push_back(static_cast<int64_t>(i));
+  const std::vector<int64_t> correct = correct_rows(b);
   std::vector<std::vector<bool>> broken;
   for (double eps : o.eps) {
     std::vector<bool> row_broken(b.min_norm.size());
