@@ -1,5 +1,5 @@
 // bench/bench_robust_eval.cpp — chapter 8's strong robustness evaluation (layers/robust_eval.h:
-// FMN, then APGD-margin / APGD-CE / APGD-margin restarts on the survivors of each eps, every
+// FMN, then APGD-margin / APGD-CE / APGD-margin restarts down the eps grid, every
 // candidate verified by a float64 copy), timed on the chapter's two models. Twin:
 // bench_robust_eval.py, which evaluates the SAME models on the SAME images: this program writes
 // them into a work folder first.
@@ -19,9 +19,11 @@
 // Prints "BENCH robust_eval_<model> stablenn <seconds>" (one ch08::evaluate_model call, strong
 // protocol, float64 copy included) and "# curve <model> <accuracy % at each eps>".
 // Usage: build/bench/bench_robust_eval [--quick] [--threads N] [--data-dir DIR] [--checkpoints DIR]
-//                                      [--work DIR]
+//                                      [--work DIR] [--apgd-iterations N] [--restarts N] [--min-norm-steps N]
+// The last three change the strong protocol's budget (default: the chapter's, Setup in ch08_models.h).
 // --quick: 5,000 training images and 2 epochs (when training), 200 attacked images (the twin reads
 // the count from the work folder). The attack's settings are the chapter's in both modes.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -47,10 +49,12 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+const char* kUsage =
+    "[--quick] [--threads N] [--data-dir DIR] [--checkpoints DIR] [--work DIR] [--apgd-iterations N] "
+    "[--restarts N] [--min-norm-steps N]";
+
 [[noreturn]] void usage(const char* argv0) {
-  std::fprintf(stderr,
-               "usage: %s [--quick] [--threads N] [--data-dir DIR] [--checkpoints DIR] [--work DIR]\n",
-               argv0);
+  std::fprintf(stderr, "usage: %s %s\n", argv0, kUsage);
   std::exit(2);
 }
 
@@ -64,22 +68,39 @@ std::string join(const std::vector<double>& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // --checkpoints and --work are ours; the rest goes to parse_bench_args.
+  // --checkpoints, --work and the attack's settings are ours; the rest goes to parse_bench_args.
   std::string checkpoints, work;
+  Setup s;
+  const std::vector<std::pair<std::string, int64_t*>> settings = {
+      {"--apgd-iterations", &s.apgd_iterations}, {"--restarts", &s.restarts}, {"--min-norm-steps", &s.min_norm_steps}};
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if ((arg == "--checkpoints" || arg == "--work") && i + 1 < argc) {
-      (arg == "--work" ? work : checkpoints) = argv[++i];
-    } else if (arg == "--checkpoints" || arg == "--work") {
-      usage(argv[0]);
-    } else {
+    const bool takes_value = arg == "--checkpoints" || arg == "--work" ||
+                             std::any_of(settings.begin(), settings.end(), [&](const auto& p) { return p.first == arg; });
+    if (!takes_value) {
       rest.push_back(argv[i]);
+      continue;
     }
+    if (i + 1 >= argc) usage(argv[0]);
+    const std::string value = argv[++i];
+    if (arg == "--checkpoints" || arg == "--work") {
+      (arg == "--work" ? work : checkpoints) = value;
+      continue;
+    }
+    for (const auto& [name, target] : settings)
+      if (name == arg) {
+        char* end = nullptr;
+        const long long v = std::strtoll(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0' || v < 0 || v > 100000) {
+          std::fprintf(stderr, "%s: %s expects an integer in [0, 100000], got '%s'\n", argv[0], arg.c_str(),
+                       value.c_str());
+          return 2;
+        }
+        *target = v;
+      }
   }
-  const auto args = parse_bench_args(static_cast<int>(rest.size()), rest.data(),
-                                     "[--quick] [--threads N] [--data-dir DIR] [--checkpoints DIR] [--work DIR]");
-  Setup s;
+  const auto args = parse_bench_args(static_cast<int>(rest.size()), rest.data(), kUsage);
   if (args.quick) {
     s.train_count = 5000; s.epochs = 2; s.attack_count = 200;
   }
@@ -158,8 +179,11 @@ int main(int argc, char** argv) {
     std::printf("BENCH robust_eval_%s stablenn %.3f\n", r.name, seconds_since(start));
     std::printf("# curve %s", r.name);
     for (double a : report.accuracy) std::printf(" %.1f", 100 * a);
-    std::printf("\n# %s: %lld candidate(s) rejected by the float64 verifier\n", r.name,
+    std::printf("\n# %s: %lld candidate(s) rejected by the float64 verifier; broken first by:", r.name,
                 static_cast<long long>(report.rejected));
+    for (size_t a = 0; a < report.found_by.size(); ++a)
+      std::printf(" %s %lld;", report.found_by_names[a].c_str(), static_cast<long long>(report.found_by[a]));
+    std::printf("\n");
     RobustnessOptions o;
     o.protocol = AttackProtocol::kStrong;
     save_adversarial(work + "/result_" + r.name + ".safetensors", report, x, y, o);

@@ -13,10 +13,12 @@
 # The protocol (robust_eval.cpp, strong), per batch of 250 images:
 #   clean check by the float64 copy; FMN (100 steps, margin loss, step alpha cosine-annealed from
 #   max(eps_max, 1e-3) to 1/100 of it, radius factor 1 -+ gamma, gamma 0.05 -> 0.001) on the
-#   correctly classified images; then for each eps > 0 ascending, on the images whose verified
-#   minimum norm is > eps + 1e-6 only: APGD-margin from the FMN example projected onto the eps-ball
-#   (a random start on the eps-sphere where FMN found none), APGD-CE from a random start, `restarts`
-#   APGD-margin runs from random starts. APGD: eta = 2 eps, momentum 0.75, checkpoints after 22 % of
+#   correctly classified images; then for each eps > 0 from the largest down, on the images whose
+#   verified minimum norm is > eps + 1e-6 and that are not settled: APGD-margin from the smallest
+#   verified example projected onto the eps-ball (a random start on the eps-sphere where none is
+#   known), APGD-CE from a random start, `restarts` APGD-margin runs from random starts, each on the
+#   rows the runs before left unbroken; rows unbroken after all runs are settled (robust at eps and
+#   every smaller eps, not attacked again). APGD: eta = 2 eps, momentum 0.75, checkpoints after 22 % of
 #   the iterations then intervals shrinking by 3 % to 6 %, halving where the loss rose in at most
 #   rho = 0.75 of the interval's steps or where the last checkpoint did not halve and the best loss
 #   did not improve (then back to the best point and its gradient); early exit of fooled examples.
@@ -313,6 +315,8 @@ def evaluate_strong(model, model64, images, labels, cfg, gen):
         min_norm[ok] = 0.0
         correct = torch.nonzero(min_norm > 0)[:, 0]
 
+        best = x.clone()  # the smallest verified example per row (x where none)
+
         def accept(rows, x_adv, fooled, eps):
             nonlocal rejected
             accepted = torch.zeros(len(rows), dtype=torch.bool)
@@ -325,30 +329,32 @@ def evaluate_strong(model, model64, images, labels, cfg, gen):
             accepted[idx[v]] = True
             smaller = v & (norms < min_norm[r])
             min_norm[r[smaller]] = norms[smaller]
+            best[r[smaller]] = x_adv[idx[smaller]]
             return accepted
 
-        fmn_points, fmn_norm = x.clone(), torch.full((len(x),), math.inf, dtype=torch.float64)
         if len(correct) > 0:
             adv, norm = fmn(model, x[correct], y[correct], cfg["min_norm_steps"], max(eps_grid[-1], 1e-3))
-            ok = accept(correct, adv, torch.isfinite(norm), math.inf)
-            fmn_points[correct[ok]] = adv[ok]
-            fmn_norm[correct[ok]] = norm[ok]
-        for eps in eps_grid:
+            accept(correct, adv, torch.isfinite(norm), math.inf)
+        # down the grid; a row that resists every run at eps is settled (robust there and below)
+        settled = torch.zeros(len(x), dtype=torch.bool)
+        for eps in reversed(eps_grid):
             if eps <= 0:
                 continue
             runs = [("margin", True), ("ce", False)] + [("margin", False)] * cfg["restarts"]
+            rows = correct[:0]
             for kind, warm in runs:
-                rows = correct[min_norm[correct] > eps + SLACK]
+                rows = correct[(~settled[correct]) & (min_norm[correct] > eps + SLACK)]
                 if len(rows) == 0:
                     break
                 xs, ys = x[rows], y[rows]
                 start = random_start(xs, eps, gen)
                 if warm:
-                    has = torch.isfinite(fmn_norm[rows]).view(rows_shape(xs))
-                    warm_start = (xs + project_to_ball(fmn_points[rows] - xs, eps)).clamp(LO, HI)
+                    has = torch.isfinite(min_norm[rows]).view(rows_shape(xs))
+                    warm_start = (xs + project_to_ball(best[rows] - xs, eps)).clamp(LO, HI)
                     start = torch.where(has, warm_start, start)
                 adv, fooled = apgd(model, xs, ys, eps, cfg["apgd_iterations"], kind, start)
                 accept(rows, adv, fooled, eps)
+            settled[rows[min_norm[rows] > eps + SLACK]] = True
         for k, eps in enumerate(eps_grid):
             broken = (min_norm == 0) | ((eps > 0) & (min_norm <= eps + SLACK))
             robust[k] += int((~broken).sum())

@@ -21,6 +21,7 @@ struct BatchState {
   Tensor x, y;                  // the batch
   std::vector<double> min_norm;
   Tensor adversarial;           // rows of verified examples (x where none)
+  std::vector<int> found_by;    // per row: the attack (index into the report's names) behind min_norm
   int64_t rejected = 0;
 };
 
@@ -32,11 +33,11 @@ std::vector<int64_t> correct_rows(const BatchState& b) {
   return rows;
 }
 
-// Verifies candidates `x_adv` of the batch rows `rows` at `eps` and keeps those that pass
-// where they are smaller than what is known. Returns which of `rows` were verified.
+// Verifies candidates `x_adv` of the batch rows `rows` at `eps`, found by attack `attack`, and keeps
+// those that pass where they are smaller than what is known. Returns which of `rows` were verified.
 std::vector<bool> accept(Module& verifier, BatchState& b, const std::vector<int64_t>& rows,
                          const Tensor& x_adv, const std::vector<bool>& fooled, const RobustnessOptions& o,
-                         double eps) {
+                         double eps, int attack) {
   std::vector<bool> ok(rows.size(), false);
   std::vector<int64_t> idx;
   for (size_t i = 0; i < rows.size(); ++i)
@@ -55,6 +56,7 @@ std::vector<bool> accept(Module& verifier, BatchState& b, const std::vector<int6
     const int64_t row = batch_rows[j];
     if (norms[j] < b.min_norm[row]) {
       b.min_norm[row] = norms[j];
+      b.found_by[row] = attack;
       Tensor d = b.adversarial.select(0, row);
       d.copy_(candidates.select(0, static_cast<int64_t>(j)));
     }
@@ -62,13 +64,20 @@ std::vector<bool> accept(Module& verifier, BatchState& b, const std::vector<int6
   return ok;
 }
 
-// The strong protocol on one batch: FMN, then APGD runs at each eps on the survivors.
+// The attacks of each protocol, as RobustnessReport::found_by names them.
+const std::vector<std::string> kStrongAttacks = {"FMN", "APGD-margin from FMN", "APGD-CE", "APGD-margin restarts"};
+const std::vector<std::string> kChapterAttacks = {"CE-PGD"};
+
+// The strong protocol on one batch: FMN, then APGD runs down the eps grid. At each eps, from the
+// largest down, the rows attacked are those not yet known broken at eps (min_norm > eps) and not
+// settled. A row that resists every run at eps is settled: it counts as robust at eps and at every
+// smaller eps, since an example inside a smaller ball lies inside this one, within reach of the runs
+// here. So each robust image costs one failed round of runs, not one per eps below its radius; an
+// image broken at eps (cheap: early exit) is attacked again at the next smaller eps.
 void strong_batch(Module& model, Module& verifier, BatchState& b, const RobustnessOptions& o,
                   Generator& gen, const std::function<void()>& stage_done) {
   const double slack = 1e-6;
   const std::vector<int64_t> correct = correct_rows(b);
-  Tensor fmn_points;  // [batch, ...] FMN's example per row (x where none)
-  std::vector<double> fmn_norm(b.min_norm.size(), INFINITY);
   if (!correct.empty()) {
     MinNormOptions mo;
     mo.norm = o.norm;
@@ -79,37 +88,32 @@ void strong_batch(Module& model, Module& verifier, BatchState& b, const Robustne
     const MinNormResult m = minimum_norm_attack(model, take_rows(b.x, correct), take_rows(b.y, correct), mo);
     std::vector<bool> found(correct.size());
     for (size_t i = 0; i < correct.size(); ++i) found[i] = std::isfinite(m.norm[i]);
-    const std::vector<bool> ok = accept(verifier, b, correct, m.adversarial, found, o, INFINITY);
-    fmn_points = b.x.clone();
-    for (size_t i = 0; i < correct.size(); ++i)
-      if (ok[i]) {
-        Tensor d = fmn_points.select(0, correct[i]);
-        d.copy_(m.adversarial.select(0, static_cast<int64_t>(i)));
-        fmn_norm[correct[i]] = m.norm[i];
-      }
+    accept(verifier, b, correct, m.adversarial, found, o, INFINITY, 0);
   }
   stage_done();
-  for (double eps : o.eps) {
+  std::vector<bool> settled(b.min_norm.size(), false);
+  for (auto e = o.eps.rbegin(); e != o.eps.rend(); ++e) {
+    const double eps = *e;
     if (eps <= 0) continue;
-    struct Run { AttackLoss loss; bool warm; };
-    std::vector<Run> runs = {{AttackLoss::Margin, true}, {AttackLoss::CrossEntropy, false}};
-    for (int r = 0; r < o.restarts; ++r) runs.push_back({AttackLoss::Margin, false});
+    struct Run { AttackLoss loss; bool warm; int attack; };  // attack: index into kStrongAttacks
+    std::vector<Run> runs = {{AttackLoss::Margin, true, 1}, {AttackLoss::CrossEntropy, false, 2}};
+    for (int r = 0; r < o.restarts; ++r) runs.push_back({AttackLoss::Margin, false, 3});
+    std::vector<int64_t> rows;  // attacked at eps
     for (const Run& run : runs) {
-      std::vector<int64_t> rows;  // survivors at eps
+      rows.clear();
       for (int64_t i : correct)
-        if (b.min_norm[i] > eps + slack) rows.push_back(i);
+        if (!settled[i] && b.min_norm[i] > eps + slack) rows.push_back(i);
       if (rows.empty()) break;
       const Tensor x = take_rows(b.x, rows), y = take_rows(b.y, rows);
       Tensor start = random_start(x, o.norm, eps, o.lo, o.hi, gen);
-      if (run.warm) {  // the minimum-norm example, pulled back onto the eps-ball
-        std::vector<bool> has(rows.size());
-        for (size_t i = 0; i < rows.size(); ++i) has[i] = std::isfinite(fmn_norm[rows[i]]);
-        const Tensor warm = clamp(add(x, project_to_ball(sub(take_rows(fmn_points, rows), x), o.norm, eps)),
-                                  o.lo, o.hi);
-        std::vector<double> m(has.begin(), has.end());
+      if (run.warm) {  // the smallest example known (FMN's, or one found at a larger eps), pulled onto the ball
+        std::vector<double> has(rows.size());
+        for (size_t i = 0; i < rows.size(); ++i) has[i] = std::isfinite(b.min_norm[rows[i]]);
+        const Tensor warm =
+            clamp(add(x, project_to_ball(sub(take_rows(b.adversarial, rows), x), o.norm, eps)), o.lo, o.hi);
         Shape s(x.dim(), 1);
         s[0] = x.size(0);
-        start = where(Tensor::from_vector(m, s, x.dtype()), warm, start);
+        start = where(Tensor::from_vector(has, s, x.dtype()), warm, start);
       }
       ApgdOptions ao;
       ao.norm = o.norm;
@@ -119,8 +123,10 @@ void strong_batch(Module& model, Module& verifier, BatchState& b, const Robustne
       ao.lo = o.lo;
       ao.hi = o.hi;
       const AttackResult res = apgd(model, x, y, ao, start);
-      accept(verifier, b, rows, res.adversarial, res.fooled, o, eps);
+      accept(verifier, b, rows, res.adversarial, res.fooled, o, eps, run.attack);
     }
+    for (int64_t i : rows)  // the rows that resisted every run (rows of the last run, minus its successes)
+      if (b.min_norm[i] > eps + slack) settled[i] = true;
     stage_done();
   }
 }
@@ -144,7 +150,7 @@ std::vector<std::vector<bool>> chapter_batch(Module& model, Module& verifier, Ba
       p.hi = o.hi;
       p.seed = ++seed;
       const AttackResult res = pgd(model, take_rows(b.x, correct), take_rows(b.y, correct), p);
-      const std::vector<bool> ok = accept(verifier, b, correct, res.adversarial, res.fooled, o, eps);
+      const std::vector<bool> ok = accept(verifier, b, correct, res.adversarial, res.fooled, o, eps, 0);
       for (size_t i = 0; i < correct.size(); ++i) row_broken[correct[i]] = row_broken[correct[i]] || ok[i];
     }
     if (eps > 0) stage_done();
@@ -242,6 +248,8 @@ RobustnessReport evaluate_robustness(Module& model, Module& verifier, const Tens
   report.adversarial = images.clone();
   report.min_norm.assign(n, INFINITY);
   report.broken_at.assign(n, static_cast<int64_t>(o.eps.size()));
+  report.found_by_names = o.protocol == AttackProtocol::kStrong ? kStrongAttacks : kChapterAttacks;
+  report.found_by.assign(report.found_by_names.size(), 0);
   std::vector<int64_t> robust(o.eps.size(), 0);
   Generator gen(o.seed);
   uint64_t seed = o.seed;
@@ -252,6 +260,7 @@ RobustnessReport evaluate_robustness(Module& model, Module& verifier, const Tens
     b.y = labels.narrow(0, at, len);
     b.adversarial = b.x.clone();
     b.min_norm.assign(len, INFINITY);
+    b.found_by.assign(len, 0);
     {  // an image the verifier gets wrong as it is is broken at every eps, with norm 0
       const std::vector<Verification> clean = verify_adversarial(verifier, b.x, b.x, b.y, o.norm, 0, o.lo, o.hi);
       for (int64_t i = 0; i < len; ++i)
@@ -277,6 +286,9 @@ RobustnessReport evaluate_robustness(Module& model, Module& verifier, const Tens
         if (broken[k][i]) report.broken_at[at + i] = std::min<int64_t>(report.broken_at[at + i], k);
         else ++robust[k];
       }
+      // broken by an attack inside the grid (not misclassified as it is)
+      if (b.min_norm[i] > 0 && report.broken_at[at + i] < static_cast<int64_t>(o.eps.size()))
+        ++report.found_by[b.found_by[i]];
     }
     report.rejected += b.rejected;
   }

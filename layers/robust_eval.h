@@ -7,10 +7,15 @@
 // differently and keeps every success:
 //   1. a minimum-norm attack (FMN) on every correctly classified image: its smallest adversarial
 //      example breaks the image at every ε >= its norm;
-//   2. for each ε in ascending order, only on the images still unbroken at ε: APGD with the margin
-//      loss started from the minimum-norm example projected onto the ε-ball, APGD with
-//      cross-entropy from a random start, and `restarts` more margin runs from random starts.
-// An image broken at ε stays broken at every larger ε, so the curve is monotone by construction.
+//   2. for each ε from the largest down, on the images not known broken at ε: APGD with the margin
+//      loss started from the smallest example known projected onto the ε-ball, APGD with
+//      cross-entropy from a random start, and `restarts` more margin runs from random starts
+//      (each run only on the images the runs before it left unbroken).
+// The curve comes from each image's smallest verified example: an image broken at ε is broken at
+// every larger ε, so it is monotone by construction. An image that resists every run at ε counts as
+// robust there and at every smaller ε without being attacked again (any example inside a smaller
+// ball lies inside the ε-ball too); an image broken at ε is attacked again at the next smaller ε.
+// So a robust image costs one failed round of runs, not one round per ε of the grid.
 // Nothing counts unverified: a candidate counts only when ‖δ‖ <= ε (+ 1e-6), its pixels lie in
 // [lo, hi], and a fresh forward pass of the VERIFIER (the same network in float64) misclassifies it.
 // The chapter's protocol (CE-PGD, 100 iterations, step 2.5ε/100, one random start, each ε on its
@@ -27,7 +32,7 @@ namespace stablenn {
 
 // Chapter 8: which attacks the evaluation runs.
 enum class AttackProtocol {
-  kStrong,   // FMN, then APGD-margin and APGD-CE with restarts, survivors only (see above)
+  kStrong,   // FMN, then APGD-margin and APGD-CE with restarts down the eps grid (see above)
   kChapter,  // CE-PGD, random start, step 2.5ε/iterations, every ε separately
 };
 // Chapter 8: "strong" / "chapter", and back (throws on anything else, listing the choices).
@@ -58,6 +63,11 @@ struct RobustnessReport {
   Tensor adversarial;                  // [N, ...]: the verified example of norm min_norm (the image
                                        // itself where none was found)
   int64_t rejected = 0;                // candidates that failed verification (float32 vs float64)
+  // Strong protocol: which attack broke each image at its broken_at eps, as counts per attack
+  // (names in found_by_names: FMN, the warm APGD-margin run, APGD-CE, the random margin restarts).
+  // The chapter's protocol: one entry, "CE-PGD". Says which attacks earn their time.
+  std::vector<std::string> found_by_names;
+  std::vector<int64_t> found_by;
   std::vector<bool> robust_at(size_t eps_index) const;  // per image: unbroken at eps[eps_index]
 };
 

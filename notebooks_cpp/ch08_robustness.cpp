@@ -193,9 +193,10 @@ int main(int argc, char** argv) {
           {"Attacks",
            "Two evaluations of each model on the same images. The chapter's: cross-entropy PGD, 100 "
            "iterations of step 2.5·eps/100 from one random start, each eps on its own. The strong one: "
-           "a minimum-norm attack (FMN), then at each eps, only on the images still unbroken, APGD "
-           "with the margin loss (from the FMN example), APGD with cross-entropy and one more margin "
-           "run from a random start. Every adversarial example is checked before it counts: norm <= "
+           "a minimum-norm attack (FMN), then from the largest eps down, on the images not yet broken "
+           "there: APGD with the margin loss (from the smallest example known), APGD with "
+           "cross-entropy and one more margin run from a random start; an image that resists them "
+           "counts as robust at that eps and every smaller one. Every adversarial example is checked before it counts: norm <= "
            "eps, pixels in [0, 1], misclassified by a float64 copy of the network.",
            [&](Context& ctx) {
              for (Model& m : st.models)
@@ -212,6 +213,12 @@ int main(int argc, char** argv) {
                  bar.finish({});
                  m.attack_seconds[p] =
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                 std::cout << po.label << ": " << std::fixed << std::setprecision(1) << m.attack_seconds[p]
+                           << " s; images broken inside the grid, by the attack that broke them first:";
+                 std::cout.unsetf(std::ios::floatfield);
+                 for (size_t a = 0; a < m.reports[p].found_by.size(); ++a)
+                   std::cout << (a ? ", " : " ") << m.reports[p].found_by_names[a] << " " << m.reports[p].found_by[a];
+                 std::cout << "\n";
                  if (m.reports[p].rejected > 0)
                    std::cout << m.name << ": " << m.reports[p].rejected
                              << " candidate(s) misclassified in float32 but not in float64 did not count\n";

@@ -43,9 +43,10 @@ inline Dynamics parse_dynamics(const std::string& name) {
   fail("--models: unknown model '", name, "' (choose from resnet, nonexpansive, prescribed, flexible)");
 }
 
-// The model; widths = {C1, C2, C3}, input 3 x 32 x 32.
+// The model; widths = {C1, C2, C3}, input 3 x 32 x 32. dtype Float64 builds the copy that verifies
+// adversarial examples (layers/robust_eval.h).
 inline std::shared_ptr<Sequential> make_cifar_model(Dynamics dynamics, const std::vector<int64_t>& widths,
-                                                    Generator& g) {
+                                                    Generator& g, DType dtype = DType::Float32) {
   SNN_CHECK(widths.size() == 3, "make_cifar_model: expected three stage widths, got ", widths.size());
   const bool constrained = dynamics != Dynamics::kResNet;
   auto net = std::make_shared<Sequential>();
@@ -53,23 +54,23 @@ inline std::shared_ptr<Sequential> make_cifar_model(Dynamics dynamics, const std
   for (int64_t c : widths) {
     if (constrained)
       net->add(std::make_shared<SpectralNormConv2d>(in, c, 3, size, size, 1, 1, true, NormScaling::kAtMostOne,
-                                                    PowerIterationSchedule{}, g));
+                                                    PowerIterationSchedule{}, g, dtype));
     else
-      net->add(std::make_shared<Conv2d>(in, c, 3, 1, 1, true, g));
+      net->add(std::make_shared<Conv2d>(in, c, 3, 1, 1, true, g, dtype));
     const MapGeometry geometry = MapGeometry::convolution(c, c, size, size, 3);
     switch (dynamics) {
       case Dynamics::kResNet:
-        for (int i = 0; i < 4; ++i) net->add(std::make_shared<EulerResNetBlock>(geometry, ResNetStepOptions{}, g));
+        for (int i = 0; i < 4; ++i) net->add(std::make_shared<EulerResNetBlock>(geometry, ResNetStepOptions{}, g, dtype));
         break;
       case Dynamics::kNonExpansive:
-        for (int i = 0; i < 4; ++i) net->add(std::make_shared<GradientStepBlock>(geometry, GradientStepOptions{}, g));
+        for (int i = 0; i < 4; ++i) net->add(std::make_shared<GradientStepBlock>(geometry, GradientStepOptions{}, g, dtype));
         break;
       case Dynamics::kPrescribed:
       case Dynamics::kFlexible: {
         SwitchingOptions o;
         o.mode = dynamics == Dynamics::kPrescribed ? SwitchingMode::kPrescribed : SwitchingMode::kFlexible;
         o.contractive_step = dynamics == Dynamics::kPrescribed ? 1.0 : 0.65;
-        net->add(std::make_shared<SwitchingPair>(geometry, o, g));
+        net->add(std::make_shared<SwitchingPair>(geometry, o, g, dtype));
         break;
       }
     }
@@ -80,9 +81,9 @@ inline std::shared_ptr<Sequential> make_cifar_model(Dynamics dynamics, const std
   net->add(std::make_shared<Flatten>());
   const int64_t features = widths[2] * size * size;
   if (constrained)
-    net->add(std::make_shared<SpectralNormLinear>(features, 10, true, NormScaling::kAtMostOne, PowerIterationSchedule{}, g));
+    net->add(std::make_shared<SpectralNormLinear>(features, 10, true, NormScaling::kAtMostOne, PowerIterationSchedule{}, g, dtype));
   else
-    net->add(std::make_shared<Linear>(features, 10, true, g));
+    net->add(std::make_shared<Linear>(features, 10, true, g, dtype));
   return net;
 }
 

@@ -149,6 +149,9 @@ TEST(Ch08RobustEval, StrongCurveMatchesAnExhaustiveSearchAndIsBelowTheChapterCur
   o.iterations = 50;
   o.min_norm_steps = 100;
   const RobustnessReport strong = evaluate_robustness(*net, *net, x, y, o);
+  // The same with a crippled FMN (one step): the APGD runs down the grid must find the breaks.
+  o.min_norm_steps = 1;
+  const RobustnessReport apgd_only = evaluate_robustness(*net, *net, x, y, o);
   o.protocol = AttackProtocol::kChapter;
   o.iterations = 100;
   const RobustnessReport chapter = evaluate_robustness(*net, *net, x, y, o);
@@ -174,18 +177,33 @@ TEST(Ch08RobustEval, StrongCurveMatchesAnExhaustiveSearchAndIsBelowTheChapterCur
     }
   }
   int64_t checked = 0;
-  for (size_t e = 0; e < grid.size(); ++e) {
-    const std::vector<bool> robust = strong.robust_at(e);
-    for (int64_t i = 0; i < n; ++i) {
-      if (exhaustive[i] <= grid[e] - step) {
-        EXPECT_FALSE(robust[i]) << "point " << i << " is " << exhaustive[i] << " from the boundary, eps " << grid[e];
-        ++checked;
+  for (const RobustnessReport* r : {&strong, &apgd_only})
+    for (size_t e = 0; e < grid.size(); ++e) {
+      const std::vector<bool> robust = r->robust_at(e);
+      for (int64_t i = 0; i < n; ++i) {
+        if (exhaustive[i] <= grid[e] - step) {
+          EXPECT_FALSE(robust[i]) << "point " << i << " is " << exhaustive[i] << " from the boundary, eps " << grid[e]
+                                  << (r == &apgd_only ? " (APGD alone)" : "");
+          ++checked;
+        }
+        if (exhaustive[i] > grid[e] + step) {
+          EXPECT_TRUE(robust[i]) << "point " << i << ": no example exists at eps " << grid[e];
+        }
       }
-      if (exhaustive[i] > grid[e] + step) EXPECT_TRUE(robust[i]) << "point " << i << ": no example exists at eps " << grid[e];
+      EXPECT_LE(r->accuracy[e], chapter.accuracy[e] + 1e-12) << "eps " << grid[e];
     }
-    EXPECT_LE(strong.accuracy[e], chapter.accuracy[e] + 1e-12) << "eps " << grid[e];
+  EXPECT_GT(checked, 40) << "the test should break many points";
+  // Each image broken inside the grid is credited to exactly one attack; with FMN crippled, the APGD
+  // runs earn most of them.
+  for (const RobustnessReport* r : {&strong, &apgd_only}) {
+    int64_t broken = 0, credited = 0;
+    for (int64_t i = 0; i < n; ++i) broken += r->min_norm[i] > 0 && r->broken_at[i] < static_cast<int64_t>(grid.size());
+    for (int64_t c : r->found_by) credited += c;
+    EXPECT_EQ(credited, broken);
+    ASSERT_EQ(r->found_by_names.size(), 4u);
   }
-  EXPECT_GT(checked, 20) << "the test should break many points";
+  EXPECT_GT(apgd_only.found_by[1] + apgd_only.found_by[2] + apgd_only.found_by[3], apgd_only.found_by[0]);
+  ASSERT_EQ(chapter.found_by_names, std::vector<std::string>{"CE-PGD"});
   EXPECT_LT(strong.accuracy.back(), strong.accuracy[1]) << "the grid should cover the boundary";
   // Monotone, and every broken image has a verified example within its eps.
   for (size_t e = 1; e < grid.size(); ++e) EXPECT_LE(strong.accuracy[e], strong.accuracy[e - 1]);
