@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "datasets/datasets.h"
-#include "layers/optim.h"
+#include "train/optim.h"
 #include "bench/bench_util.h"
 #include "notebooks_cpp/ch07_model.h"
 

@@ -23,9 +23,9 @@
 
 #include "datasets/toy2d.h"
 #include "layers/losses.h"
-#include "layers/optim.h"
-#include "notebooks_cpp/ch05_model.h"
+#include "train/optim.h"
 #include "bench/bench_util.h"
+#include "notebooks_cpp/ch05_model.h"
 
 using namespace stablenn;
 using namespace stablenn::bench;

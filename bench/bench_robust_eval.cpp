@@ -1,4 +1,4 @@
-// bench/bench_robust_eval.cpp — chapter 8's strong robustness evaluation (layers/robust_eval.h:
+// bench/bench_robust_eval.cpp — chapter 8's strong robustness evaluation (robust/robust_eval.h:
 // FMN, then APGD-margin / APGD-CE / APGD-margin restarts down the eps grid, every
 // candidate verified by a float64 copy), timed on the chapter's two models. Twin:
 // bench_robust_eval.py, which evaluates the SAME models on the SAME images: this program writes
@@ -34,10 +34,10 @@
 #include <vector>
 
 #include "datasets/fallback.h"
-#include "layers/checkpoint.h"
-#include "layers/safetensors.h"
-#include "notebooks_cpp/ch08_models.h"
+#include "io/safetensors.h"
+#include "train/checkpoint.h"
 #include "bench/bench_util.h"
+#include "notebooks_cpp/ch08_models.h"
 
 using namespace stablenn;
 using namespace stablenn::bench;

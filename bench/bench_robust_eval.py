@@ -1,5 +1,5 @@
 # bench/bench_robust_eval.py — PyTorch twin of bench_robust_eval.cpp: chapter 8's strong robustness
-# evaluation (layers/robust_eval.cpp, layers/attacks.cpp) written in PyTorch, run on the SAME two
+# evaluation (robust/robust_eval.cpp, robust/attacks.cpp) written in PyTorch, run on the SAME two
 # models and the SAME images, which bench_robust_eval.cpp writes into its work folder first.
 #
 # The models are rebuilt from the checkpoints with exactly our evaluation-mode forward:
@@ -140,7 +140,7 @@ class Net:
         return x
 
 
-# ---- attacks (layers/attacks.cpp) ----
+# ---- attacks (robust/attacks.cpp) ----
 
 def rows_shape(t):
     return (-1,) + (1,) * (t.dim() - 1)
@@ -291,7 +291,7 @@ def fmn(model, x, y, steps, step_init, gamma_init=0.05, gamma_final=0.001):
     return adv, best_norm
 
 
-# ---- the strong evaluation (layers/robust_eval.cpp) ----
+# ---- the strong evaluation (robust/robust_eval.cpp) ----
 
 def verify(model64, x, x_adv, y, eps):
     """-> (ok, norms): ||delta|| <= eps + slack in float64, pixels in range, misclassified in float64."""

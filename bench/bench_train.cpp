@@ -23,7 +23,7 @@
 #include "datasets/datasets.h"
 #include "layers/activations.h"
 #include "layers/linear.h"
-#include "layers/trainer.h"
+#include "train/trainer.h"
 #include "bench/bench_util.h"
 
 using namespace stablenn;

@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "datasets/data_dir.h"
-#include "datasets/file_bytes.h"
+#include "io/file_bytes.h"
 
 namespace stablenn {
 

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "datasets/file_bytes.h"
+#include "io/file_bytes.h"
 
 namespace stablenn {
 

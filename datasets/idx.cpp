@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "core/error.h"
-#include "datasets/file_bytes.h"
+#include "io/file_bytes.h"
 
 namespace stablenn {
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "core/error.h"
-#include "datasets/image_io.h"
+#include "io/image_io.h"
 
 namespace stablenn {
 

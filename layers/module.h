@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "autodiff/autodiff.h"
-#include "layers/safetensors.h"
+#include "io/safetensors.h"
 
 namespace stablenn {
 

@@ -16,12 +16,12 @@
 
 #include "datasets/datasets.h"
 #include "layers/activations.h"
-#include "layers/checkpoint.h"
-#include "layers/image_grid_plot.h"
 #include "layers/linear.h"
 #include "layers/losses.h"
-#include "layers/plot.h"
-#include "layers/trainer.h"
+#include "plot/image_grid_plot.h"
+#include "plot/plot.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
 #include "notebooks_cpp/harness.h"
 
 using namespace stablenn;

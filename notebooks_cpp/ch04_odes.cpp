@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "autodiff/autodiff.h"
-#include "layers/canvas.h"
-#include "layers/plot.h"
-#include "layers/plot_axes.h"
-#include "notebooks_cpp/harness.h"
 #include "ode/ode.h"
+#include "plot/canvas.h"
+#include "plot/plot.h"
+#include "plot/plot_axes.h"
+#include "notebooks_cpp/harness.h"
 
 using namespace stablenn;
 using stablenn::notebook::Cell;

@@ -16,15 +16,15 @@
 
 #include "autodiff/autodiff.h"
 #include "datasets/toy2d.h"
-#include "layers/canvas.h"
 #include "layers/losses.h"
-#include "layers/optim.h"
-#include "layers/plot.h"
-#include "layers/scatter_plot.h"
-#include "notebooks_cpp/ch05_model.h"
-#include "notebooks_cpp/harness.h"
 #include "ode/ode.h"
 #include "ode/odeint.h"
+#include "plot/canvas.h"
+#include "plot/plot.h"
+#include "plot/scatter_plot.h"
+#include "train/optim.h"
+#include "notebooks_cpp/ch05_model.h"
+#include "notebooks_cpp/harness.h"
 
 using namespace stablenn;
 using stablenn::notebook::Cell;

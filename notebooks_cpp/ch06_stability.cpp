@@ -14,13 +14,13 @@
 #include <vector>
 
 #include "layers/activations.h"
-#include "layers/certificates.h"
-#include "layers/gradient_step_block.h"
 #include "layers/linear.h"
-#include "layers/lipschitz.h"
-#include "layers/plot.h"
-#include "notebooks_cpp/harness.h"
+#include "layers/stable/gradient_step_block.h"
 #include "ode/ode.h"
+#include "plot/plot.h"
+#include "robust/certificates.h"
+#include "robust/lipschitz.h"
+#include "notebooks_cpp/harness.h"
 
 using namespace stablenn;
 using stablenn::notebook::Cell;

@@ -14,15 +14,15 @@
 #include <vector>
 
 #include "datasets/fallback.h"
-#include "datasets/file_bytes.h"
 #include "datasets/loader.h"
-#include "layers/certificates.h"
-#include "layers/checkpoint.h"
+#include "io/file_bytes.h"
 #include "layers/linear.h"
-#include "layers/lipschitz.h"
-#include "layers/plot.h"
-#include "layers/resnet_block.h"
-#include "layers/trainer.h"
+#include "layers/stable/resnet_block.h"
+#include "plot/plot.h"
+#include "robust/certificates.h"
+#include "robust/lipschitz.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
 #include "notebooks_cpp/ch07_model.h"
 #include "notebooks_cpp/harness.h"
 

@@ -4,9 +4,9 @@
 #include <memory>
 
 #include "layers/activations.h"
-#include "layers/gradient_step_block.h"
 #include "layers/losses.h"
-#include "layers/norm_layers.h"
+#include "layers/stable/gradient_step_block.h"
+#include "layers/stable/norm_layers.h"
 
 namespace stablenn::ch07 {
 

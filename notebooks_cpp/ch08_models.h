@@ -6,13 +6,13 @@
 
 #include "datasets/loader.h"
 #include "layers/activations.h"
-#include "layers/attacks.h"
 #include "layers/linear.h"
-#include "layers/lipschitz.h"
 #include "layers/losses.h"
-#include "layers/resnet_block.h"
-#include "layers/robust_eval.h"
-#include "layers/trainer.h"
+#include "layers/stable/resnet_block.h"
+#include "robust/attacks.h"
+#include "robust/lipschitz.h"
+#include "robust/robust_eval.h"
+#include "train/trainer.h"
 #include "notebooks_cpp/ch07_model.h"
 
 namespace stablenn::ch08 {
@@ -84,7 +84,7 @@ inline TrainResult train_model(Module& net, const LossFunction& loss, const Data
   return trainer.fit(train_loader, &test_loader);
 }
 
-// The experiment's evaluation (layers/robust_eval.h): l2, the eps grid s.eps, batches of 250,
+// The experiment's evaluation (robust/robust_eval.h): l2, the eps grid s.eps, batches of 250,
 // verified on a float64 copy of `net` built by builder(kind, s). `protocol`: the strong one, or the
 // chapter's CE-PGD with s.pgd_iterations iterations.
 inline RobustnessReport evaluate_model(Module& net, Kind kind, const Tensor& x, const Tensor& y, const Setup& s,

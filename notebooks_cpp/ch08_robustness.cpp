@@ -1,7 +1,7 @@
 // notebooks_cpp/ch08_robustness.cpp — chapter 8, "Adversarial robustness": the chapter's toy example
 // and the project's main program. An unconstrained ResNet and a non-expansive network of the same
 // dense layout are trained on Fashion-MNIST and attacked in l2 (the strong, verified evaluation of
-// layers/robust_eval.h, beside the chapter's weaker CE-PGD); the non-expansive one keeps more of its
+// robust/robust_eval.h, beside the chapter's weaker CE-PGD); the non-expansive one keeps more of its
 // accuracy as the attack budget grows, and it carries a certificate.
 // Read along in book/08-robustness.md. Run: build/notebooks_cpp/ch08_robustness [--step] [--smoke]
 #include <chrono>
@@ -14,21 +14,21 @@
 
 #include "datasets/fallback.h"
 #include "datasets/loader.h"
+#include "io/file_bytes.h"
 #include "layers/activations.h"
-#include "layers/attacks.h"
-#include "layers/certificates.h"
-#include "layers/checkpoint.h"
-#include "layers/gradient_step_block.h"
-#include "layers/image_grid_plot.h"
 #include "layers/linear.h"
-#include "layers/lipschitz.h"
 #include "layers/losses.h"
-#include "layers/norm_layers.h"
-#include "layers/plot.h"
-#include "layers/progress.h"
-#include "layers/robust_eval.h"
-#include "layers/trainer.h"
-#include "datasets/file_bytes.h"
+#include "layers/stable/gradient_step_block.h"
+#include "layers/stable/norm_layers.h"
+#include "plot/image_grid_plot.h"
+#include "plot/plot.h"
+#include "robust/attacks.h"
+#include "robust/certificates.h"
+#include "robust/lipschitz.h"
+#include "robust/robust_eval.h"
+#include "train/checkpoint.h"
+#include "train/progress.h"
+#include "train/trainer.h"
 #include "notebooks_cpp/ch08_models.h"
 #include "notebooks_cpp/harness.h"
 

@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "layers/activations.h"
-#include "layers/gradient_step_block.h"
 #include "layers/linear.h"
-#include "layers/norm_layers.h"
-#include "layers/resnet_block.h"
-#include "layers/switching_blocks.h"
+#include "layers/stable/gradient_step_block.h"
+#include "layers/stable/norm_layers.h"
+#include "layers/stable/resnet_block.h"
+#include "layers/stable/switching_blocks.h"
 
 namespace stablenn::ch09 {
 
@@ -44,7 +44,7 @@ inline Dynamics parse_dynamics(const std::string& name) {
 }
 
 // The model; widths = {C1, C2, C3}, input 3 x 32 x 32. dtype Float64 builds the copy that verifies
-// adversarial examples (layers/robust_eval.h).
+// adversarial examples (robust/robust_eval.h).
 inline std::shared_ptr<Sequential> make_cifar_model(Dynamics dynamics, const std::vector<int64_t>& widths,
                                                     Generator& g, DType dtype = DType::Float32) {
   SNN_CHECK(widths.size() == 3, "make_cifar_model: expected three stage widths, got ", widths.size());

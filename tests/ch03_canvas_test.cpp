@@ -8,9 +8,9 @@
 #include <string>
 
 #include "core/error.h"
-#include "datasets/image_io.h"
-#include "layers/canvas.h"
-#include "layers/font.h"
+#include "io/image_io.h"
+#include "plot/canvas.h"
+#include "plot/font.h"
 #include "tests/ch03_datasets_util.h"
 
 namespace stablenn {

@@ -7,12 +7,12 @@
 #include <filesystem>
 #include <string>
 
-#include "datasets/file_bytes.h"
+#include "io/file_bytes.h"
 #include "layers/activations.h"
-#include "layers/checkpoint.h"
 #include "layers/linear.h"
 #include "layers/losses.h"
 #include "layers/normalization.h"
+#include "train/checkpoint.h"
 #include "tests/ch03_datasets_util.h"
 
 namespace stablenn {

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "layers/csv_log.h"
+#include "train/csv_log.h"
 #include "tests/ch03_datasets_util.h"
 
 namespace stablenn {

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "layers/json.h"
+#include "io/json.h"
 
 namespace stablenn {
 namespace {

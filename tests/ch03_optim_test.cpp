@@ -11,7 +11,7 @@
 #include "layers/activations.h"
 #include "layers/linear.h"
 #include "layers/losses.h"
-#include "layers/optim.h"
+#include "train/optim.h"
 #include "tests/fixtures/fixture_file.h"
 
 namespace stablenn {

@@ -7,11 +7,11 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
-#include "datasets/image_io.h"
-#include "layers/image_grid_plot.h"
-#include "layers/plot.h"
-#include "layers/plot_axes.h"
-#include "layers/scatter_plot.h"
+#include "io/image_io.h"
+#include "plot/image_grid_plot.h"
+#include "plot/plot.h"
+#include "plot/plot_axes.h"
+#include "plot/scatter_plot.h"
 #include "tests/ch03_datasets_util.h"
 
 namespace stablenn {

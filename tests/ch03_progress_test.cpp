@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "layers/progress.h"
+#include "train/progress.h"
 
 namespace stablenn {
 namespace {

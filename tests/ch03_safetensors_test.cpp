@@ -13,7 +13,7 @@
 #include "core/error.h"
 #include "core/random.h"
 #include "core/tensor.h"
-#include "layers/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/ch03_datasets_util.h"
 
 namespace stablenn {

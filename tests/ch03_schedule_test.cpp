@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "layers/schedule.h"
+#include "train/schedule.h"
 
 namespace stablenn {
 namespace {

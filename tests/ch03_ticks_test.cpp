@@ -6,7 +6,7 @@
 #include <random>
 
 #include "core/error.h"
-#include "layers/ticks.h"
+#include "plot/ticks.h"
 
 namespace stablenn {
 namespace {

@@ -9,12 +9,12 @@
 #include <sstream>
 #include <string>
 
-#include "datasets/file_bytes.h"
 #include "datasets/toy2d.h"
+#include "io/file_bytes.h"
 #include "layers/activations.h"
 #include "layers/linear.h"
 #include "layers/losses.h"
-#include "layers/trainer.h"
+#include "train/trainer.h"
 #include "tests/ch03_datasets_util.h"
 
 namespace stablenn {

@@ -6,9 +6,9 @@
 
 #include <cmath>
 
-#include "layers/certificates.h"
-#include "layers/gradient_step_block.h"
-#include "layers/resnet_block.h"
+#include "layers/stable/gradient_step_block.h"
+#include "layers/stable/resnet_block.h"
+#include "robust/certificates.h"
 
 namespace stablenn {
 namespace {

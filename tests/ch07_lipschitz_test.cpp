@@ -6,12 +6,12 @@
 #include <cmath>
 
 #include "layers/activations.h"
-#include "layers/certificates.h"
-#include "layers/gradient_step_block.h"
 #include "layers/linear.h"
-#include "layers/lipschitz.h"
-#include "layers/norm_layers.h"
-#include "layers/resnet_block.h"
+#include "layers/stable/gradient_step_block.h"
+#include "layers/stable/norm_layers.h"
+#include "layers/stable/resnet_block.h"
+#include "robust/certificates.h"
+#include "robust/lipschitz.h"
 
 namespace stablenn {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "layers/linear_operator.h"
-#include "layers/spectral_norm.h"
+#include "layers/stable/linear_operator.h"
+#include "layers/stable/spectral_norm.h"
 
 namespace stablenn {
 namespace {

@@ -9,13 +9,13 @@
 #include <functional>
 
 #include "layers/activations.h"
-#include "layers/certificates.h"
-#include "layers/checkpoint.h"
-#include "layers/gradient_step_block.h"
 #include "layers/init.h"
-#include "layers/lipschitz.h"
-#include "layers/norm_layers.h"
-#include "layers/spectral_norm.h"
+#include "layers/stable/gradient_step_block.h"
+#include "layers/stable/norm_layers.h"
+#include "layers/stable/spectral_norm.h"
+#include "robust/certificates.h"
+#include "robust/lipschitz.h"
+#include "train/checkpoint.h"
 #include "tests/ch03_datasets_util.h"
 
 namespace stablenn {

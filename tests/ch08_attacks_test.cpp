@@ -4,10 +4,10 @@
 #include <cmath>
 
 #include "layers/activations.h"
-#include "layers/attacks.h"
 #include "layers/linear.h"
 #include "layers/losses.h"
-#include "layers/optim.h"
+#include "robust/attacks.h"
+#include "train/optim.h"
 
 using namespace stablenn;
 

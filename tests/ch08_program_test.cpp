@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "layers/checkpoint.h"
+#include "train/checkpoint.h"
 #include "notebooks_cpp/ch08_models.h"
 
 using namespace stablenn;

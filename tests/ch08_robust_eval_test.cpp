@@ -9,8 +9,8 @@
 #include "layers/activations.h"
 #include "layers/linear.h"
 #include "layers/losses.h"
-#include "layers/optim.h"
-#include "layers/robust_eval.h"
+#include "robust/robust_eval.h"
+#include "train/optim.h"
 
 using namespace stablenn;
 

@@ -6,8 +6,8 @@
 
 #include <cmath>
 
-#include "layers/certificates.h"
-#include "layers/hamiltonian_blocks.h"
+#include "layers/stable/hamiltonian_blocks.h"
+#include "robust/certificates.h"
 
 namespace stablenn {
 namespace {

@@ -5,10 +5,10 @@
 
 #include <cmath>
 
-#include "layers/antisymmetric_block.h"
-#include "layers/certificates.h"
 #include "layers/init.h"
-#include "layers/switching_blocks.h"
+#include "layers/stable/antisymmetric_block.h"
+#include "layers/stable/switching_blocks.h"
+#include "robust/certificates.h"
 
 namespace stablenn {
 namespace {

@@ -1,0 +1,221 @@
+// train/trainer.cpp — the training-loop helper (chapter 3).
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <sstream>
+
+#include "core/ops.h"
+#include "io/file_bytes.h"
+#include "layers/losses.h"
+#include "train/csv_log.h"
+
+namespace stablenn {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Number of rows of logits [B, K] whose largest entry is at the label; fills `predicted`.
+int64_t count_correct(const Tensor& logits, const Tensor& labels, std::vector<int64_t>& predicted) {
+  predicted = argmax(logits, 1).to_int64();
+  const std::vector<int64_t> y = labels.to_int64();
+  int64_t correct = 0;
+  for (size_t i = 0; i < y.size(); ++i) correct += predicted[i] == y[i];
+  return correct;
+}
+
+double checked_loss_value(const Var& loss) {
+  SNN_CHECK(loss.numel() == 1, "Trainer: the loss function must return one value, got shape ",
+            shape_str(loss.shape()));
+  return loss.item();
+}
+
+std::string number(double value) {
+  std::ostringstream os;
+  os.precision(9);
+  os << value;
+  return os.str();
+}
+
+// A stream that discards everything (options.out == nullptr).
+std::ostream& null_stream() {
+  static std::ostream discard(nullptr);
+  return discard;
+}
+
+}  // namespace
+
+bool all_finite(const Tensor& t) {
+  if (t.is_contiguous() && t.dtype() == DType::Float32) {
+    const float* p = t.data<float>();
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (!std::isfinite(p[i])) return false;
+    return true;
+  }
+  if (t.dtype() == DType::Int64) return true;
+  for (double v : t.to_vector())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+EvalResult evaluate(Module& model, const DataLoader& data, const LossFunction& loss_fn) {
+  const LossFunction& loss_of =
+      loss_fn ? loss_fn : LossFunction([](const Var& z, const Tensor& y) { return cross_entropy(z, y); });
+  const bool was_training = model.training();
+  model.eval();
+  NoGrad no_grad;
+  EvalResult result;
+  result.predictions.assign(static_cast<size_t>(data.dataset().size()), -1);
+  double loss_sum = 0;
+  int64_t correct = 0;
+  std::vector<int64_t> predicted;
+  try {
+    EpochReader reader = data.epoch(0);
+    Batch batch;
+    while (reader.next(batch)) {
+      const int64_t b = batch.labels.size(0);
+      const Var logits = model(Var(batch.inputs));
+      loss_sum += checked_loss_value(loss_of(logits, batch.labels)) * double(b);
+      correct += count_correct(logits.value(), batch.labels, predicted);
+      for (int64_t k = 0; k < b; ++k) result.predictions[static_cast<size_t>(batch.indices[k])] = predicted[k];
+      result.count += b;
+    }
+  } catch (...) {
+    model.train(was_training);
+    throw;
+  }
+  model.train(was_training);
+  if (result.count > 0) {
+    result.loss = loss_sum / double(result.count);
+    result.accuracy = double(correct) / double(result.count);
+  }
+  return result;
+}
+
+Trainer::Trainer(Module& model, Optimizer& optimizer, LossFunction loss_fn, TrainerOptions trainer_options)
+    : options(std::move(trainer_options)), model_(model), optimizer_(optimizer), loss_fn_(std::move(loss_fn)) {
+  if (!loss_fn_) loss_fn_ = [](const Var& z, const Tensor& y) { return cross_entropy(z, y); };
+}
+
+void Trainer::say(const std::string& line) const {
+  if (options.out) *options.out << line << std::endl;
+}
+
+TrainResult Trainer::fit(const DataLoader& train, const DataLoader* test) {
+  SNN_CHECK(options.epochs >= 1, "Trainer::fit: options.epochs must be >= 1, got ", options.epochs);
+  const auto fit_start = std::chrono::steady_clock::now();
+  const std::string& checkpoint = options.checkpoint_path;
+  TrainResult result;
+
+  // Where to start: a checkpoint to resume from, or epoch 0 saved as the first "last good" state.
+  int64_t first_epoch = 1;
+  if (options.resume && !checkpoint.empty() && file_exists(checkpoint)) {
+    const CheckpointMetadata meta = load_checkpoint(checkpoint, model_, &optimizer_);
+    const auto epoch = meta.find("epoch");
+    SNN_CHECK(epoch != meta.end(), "Trainer: ", checkpoint, " has no 'epoch' metadata, cannot resume from it");
+    first_epoch = std::stoll(epoch->second) + 1;
+    say("resumed from " + checkpoint + " after epoch " + epoch->second);
+  } else if (!checkpoint.empty()) {
+    save_checkpoint(checkpoint, model_, &optimizer_, {{"epoch", "0"}});
+  }
+  int64_t last_good_epoch = first_epoch - 1;
+
+  std::unique_ptr<CsvLog> csv;
+  if (!options.csv_path.empty()) csv = std::make_unique<CsvLog>(options.csv_path);
+
+  ProgressOptions bar_options;
+  bar_options.label = options.label;
+  bar_options.style = options.progress_style;
+  bar_options.plain_interval_s = options.progress_interval_s;
+  std::ostream& out = options.out ? *options.out : null_stream();
+  const int64_t batches = train.num_batches();
+  ProgressBar bar(std::max<int64_t>(1, batches), bar_options, out);
+  const std::vector<Var> params = model_.parameters();
+  std::vector<int64_t> predicted;
+
+  for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
+    model_.train();
+    bar.start_epoch(epoch, options.epochs);
+    const auto epoch_start = std::chrono::steady_clock::now();
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0, batch_number = 0;
+    EpochReader reader = train.epoch(epoch - 1);
+    Batch batch;
+    while (reader.next(batch)) {
+      ++batch_number;
+      const int64_t b = batch.labels.size(0);
+      optimizer_.zero_grad();
+      const Var logits = model_(Var(batch.inputs));
+      const Var loss = loss_fn_(logits, batch.labels);
+      const double loss_value = checked_loss_value(loss);
+      if (!std::isfinite(loss_value)) {
+        bar.finish({{"loss", seen ? loss_sum / double(seen) : loss_value}});
+        result.diverged = true;
+        result.diverged_epoch = epoch;
+        result.diverged_batch = batch_number;
+        std::ostringstream message;
+        message << "training stopped: the loss is " << (std::isnan(loss_value) ? "NaN" : "infinite")
+                << " at epoch " << epoch << ", batch " << batch_number << " of " << batches << ". ";
+        if (!checkpoint.empty()) {
+          load_checkpoint(checkpoint, model_, &optimizer_);
+          message << "The checkpoint " << checkpoint << " still holds the last good state (after epoch "
+                  << last_good_epoch << "); the model and optimiser were restored from it. ";
+        } else {
+          message << "No checkpoint was configured (TrainerOptions::checkpoint_path), so the model keeps "
+                     "the weights of the last step before the bad loss. ";
+        }
+        message << "Try a smaller learning rate, gradient clipping (TrainerOptions::clip_grad_norm), or "
+                   "check the inputs for NaN.";
+        result.message = message.str();
+        say(result.message);
+        result.seconds = seconds_since(fit_start);
+        return result;
+      }
+      backward(loss);
+      if (options.clip_grad_norm > 0) clip_grad_norm(params, options.clip_grad_norm);
+      optimizer_.step();
+      loss_sum += loss_value * double(b);
+      correct += count_correct(logits.value(), batch.labels, predicted);
+      seen += b;
+      bar.update(batch_number, b, {{"loss", loss_sum / double(seen)}, {"acc", double(correct) / double(seen)}});
+    }
+
+    EpochResult row;
+    row.epoch = epoch;
+    row.lr = optimizer_.lr();
+    row.seconds = seconds_since(epoch_start);
+    row.train_loss = seen ? loss_sum / double(seen) : 0.0;
+    row.train_accuracy = seen ? double(correct) / double(seen) : 0.0;
+    row.test_loss = row.test_accuracy = std::numeric_limits<double>::quiet_NaN();
+    bar.finish({{"loss", row.train_loss}, {"acc", row.train_accuracy}, {"lr", row.lr}});
+    if (test) {
+      const EvalResult eval = evaluate(model_, *test, loss_fn_);
+      row.test_loss = eval.loss;
+      row.test_accuracy = eval.accuracy;
+      std::ostringstream line;
+      line.precision(4);
+      line << "  test  loss " << eval.loss << "  acc " << eval.accuracy << "  (" << eval.count << " examples)";
+      say(line.str());
+    }
+    result.history.push_back(row);
+    if (csv)
+      csv->write({{"epoch", double(epoch)}, {"lr", row.lr}, {"train_loss", row.train_loss},
+                  {"train_accuracy", row.train_accuracy}, {"test_loss", row.test_loss},
+                  {"test_accuracy", row.test_accuracy}, {"seconds", row.seconds}});
+    if (!checkpoint.empty())
+      save_checkpoint(checkpoint, model_, &optimizer_,
+                      {{"epoch", std::to_string(epoch)}, {"train_loss", number(row.train_loss)},
+                       {"test_accuracy", number(row.test_accuracy)}});
+    last_good_epoch = epoch;
+    if (options.on_epoch_end) options.on_epoch_end(row);
+  }
+  result.seconds = seconds_since(fit_start);
+  return result;
+}
+
+}  // namespace stablenn
