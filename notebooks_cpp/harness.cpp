@@ -214,7 +214,10 @@ void print_banner(const ChapterInfo& info, const Context& ctx, size_t cell_count
             << " (" << cell_count << " cells; read along in " << info.book_file << ")\n"
             << "BLAS:    " << blas_info() << "\n"
             << "threads: " << ctx.threads << " (OMP_NUM_THREADS=" << (omp_env ? omp_env : "unset")
-            << ", cores " << omp_get_num_procs() << ")\n"
+            << ", cores " << omp_get_num_procs() << "; "
+            << (adaptive_threads() ? "fewer while other programs keep cores busy"
+                                   : "fixed: STABLENN_ADAPTIVE_THREADS=0")
+            << ")\n"
             << "seed:    " << ctx.seed << (ctx.smoke ? "   mode: --smoke (tiny sizes)" : "")
             << "\nout:     " << ctx.out_dir << "\n"
             << std::flush;
@@ -265,7 +268,7 @@ int run_chapter(int argc, char** argv, const ChapterInfo& info, const std::vecto
   }
 
   if (opts.threads > 0) set_num_threads(opts.threads);
-  ctx.threads = num_threads();
+  ctx.threads = requested_threads();
   // Always seed, so that a run without --seed is as reproducible as one with --seed 0.
   manual_seed(ctx.seed);
   print_banner(info, ctx, cells.size());

@@ -157,16 +157,14 @@ TEST(Conv2d, ResultsDoNotDependOnThreadCount) {
   const Tensor w = random_tensor(gen, {8, 8, 3, 3}, DType::Float32);
   const Tensor gy = random_tensor(gen, {12, 8, 12, 12}, DType::Float32);
   const Tensor gy2 = random_tensor(gen, {12, 8, 6, 6}, DType::Float32);  // stride 2: the im2col kernel
-  const int before = num_threads();
   std::vector<Tensor> results[2];
   for (int threads : {1, 2}) {
-    set_num_threads(threads);
+    FixedThreads fixed(threads);
     results[threads - 1] = {conv2d(x, w, Tensor(), 1, 1), conv2d_input_adjoint(gy, w, {12, 12}, 1, 1),
                             conv2d_weight_adjoint(x, gy, {3, 3}, 1, 1), conv2d(x, w, Tensor(), 2, 1),
                             conv2d_input_adjoint(gy2, w, {12, 12}, 2, 1),
                             conv2d_weight_adjoint(x, gy2, {3, 3}, 2, 1)};
   }
-  set_num_threads(before);
   for (size_t i = 0; i < results[0].size(); ++i)
     EXPECT_TRUE(bitwise_equal(results[0][i], results[1][i])) << "output " << i;
 }

@@ -10,10 +10,9 @@
 using namespace stablenn;
 
 TEST(Ch01Random, SameSeedSameNumbersAnyThreadCount) {
-  const int saved = num_threads();
   std::vector<std::vector<double>> runs;
   for (int threads : {1, 2, 3}) {
-    set_num_threads(threads);
+    FixedThreads fixed(threads);
     Generator g(42);
     std::vector<double> all = g.uniform({300000}).to_vector();  // large: filled in parallel
     const std::vector<double> n = g.normal({100001}, 0, 1, DType::Float64).to_vector();
@@ -21,7 +20,6 @@ TEST(Ch01Random, SameSeedSameNumbersAnyThreadCount) {
     for (int64_t p : g.permutation(1000)) all.push_back(static_cast<double>(p));
     runs.push_back(all);
   }
-  set_num_threads(saved);
   EXPECT_EQ(runs[0], runs[1]);
   EXPECT_EQ(runs[0], runs[2]);
   Generator other(43);

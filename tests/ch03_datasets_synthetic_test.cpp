@@ -115,14 +115,17 @@ TEST(Shapes, ShapeRangeBalanceAndSeed) {
 }
 
 TEST(Shapes, IndependentOfThreadCount) {
-  const int before = num_threads();
-  set_num_threads(1);
-  Generator a(12);
-  const std::vector<float> one = make_shapes(64, a).inputs.to_floats();
-  set_num_threads(2);
-  Generator b(12);
-  const std::vector<float> two = make_shapes(64, b).inputs.to_floats();
-  set_num_threads(before);
+  std::vector<float> one, two;
+  {
+    FixedThreads fixed(1);
+    Generator a(12);
+    one = make_shapes(64, a).inputs.to_floats();
+  }
+  {
+    FixedThreads fixed(2);
+    Generator b(12);
+    two = make_shapes(64, b).inputs.to_floats();
+  }
   EXPECT_EQ(one, two);
 }
 
