@@ -1,0 +1,73 @@
+// tests/ch03_threads_test.cpp — training does not depend on the thread count beyond float rounding,
+// and a seed with a thread count gives bit-identical weights (chapter 3; the adaptive thread count
+// of core/parallel.h must not make runs differ).
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "core/parallel.h"
+#include "datasets/shapes.h"
+#include "layers/activations.h"
+#include "layers/linear.h"
+#include "train/trainer.h"
+
+namespace stablenn {
+namespace {
+
+// One epoch of a small convolutional network on 256 synthetic images, large enough that the
+// convolutions, pooling, reductions and the optimiser all split their work across threads.
+std::vector<Tensor> train_one_epoch(int threads) {
+  FixedThreads fixed(threads);
+  Generator g(5);
+  const Dataset data = make_shapes(256, g);
+  LoaderOptions loader_options;
+  loader_options.batch_size = 64;
+  loader_options.shuffle = true;
+  loader_options.seed = 6;
+  const DataLoader loader(data, loader_options);
+  auto model = std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+      std::make_shared<Conv2d>(1, 16, 3, 1, 1, true, g), ReLU(), std::make_shared<AvgPool2d>(2),
+      std::make_shared<Conv2d>(16, 16, 3, 1, 1, true, g), Tanh(), std::make_shared<AvgPool2d>(2),
+      std::make_shared<Flatten>(), std::make_shared<Linear>(16 * 7 * 7, 10, true, g)});
+  Adam adam(model->parameters(), 1e-3);
+  std::ostringstream quiet;
+  TrainerOptions options;
+  options.out = &quiet;
+  options.progress_style = ProgressStyle::Plain;
+  options.epochs = 1;
+  Trainer trainer(*model, adam, nullptr, options);
+  trainer.fit(loader, nullptr);
+  std::vector<Tensor> weights;
+  for (const auto& t : model->state()) weights.push_back(t.tensor.clone());
+  return weights;
+}
+
+TEST(Ch03Threads, SameSeedAndThreadCountGiveBitIdenticalWeights) {
+  const std::vector<Tensor> a = train_one_epoch(2), b = train_one_epoch(2);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(max_abs_diff(a[i], b[i]), 0.0) << "tensor " << i;
+}
+
+TEST(Ch03Threads, OneAndTwoThreadsAgreeWithinRounding) {
+  const std::vector<Tensor> one = train_one_epoch(1), two = train_one_epoch(2);
+  const std::vector<Tensor> start = [] {
+    FixedThreads fixed(1);
+    Generator g(5);
+    make_shapes(256, g);  // same draws as train_one_epoch before the layers
+    std::vector<Tensor> w;
+    for (const auto& t : Conv2d(1, 16, 3, 1, 1, true, g).state()) w.push_back(t.tensor.clone());
+    return w;
+  }();
+  // Four batches of Adam: float rounding differences (OpenBLAS splits some products by thread
+  // count) grow to about 1e-5 of the largest weight, not more.
+  ASSERT_EQ(one.size(), two.size());
+  for (size_t i = 0; i < one.size(); ++i) {
+    const double scale = std::max(1e-3, amax(abs(one[i])).item());
+    EXPECT_LE(max_abs_diff(one[i], two[i]), 1e-4 * scale) << "tensor " << i;
+  }
+  // and training moved the weights (the comparison is not between two untouched initialisations)
+  EXPECT_GT(max_abs_diff(one[0], start[0]), 1e-4);
+}
+
+}  // namespace
+}  // namespace stablenn
