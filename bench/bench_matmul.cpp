@@ -5,6 +5,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -89,6 +90,22 @@ int main(int argc, char** argv) {
     std::printf("BENCH matmul_%lld stablenn %.6f\n", static_cast<long long>(n), t_tensor);
     std::printf("BENCH matmul_%lld openblas %.6f\n", static_cast<long long>(n), t_blas);
     std::fflush(stdout);
+  }
+  // The sgemm peak at the shapes the toy networks of chapters 7 and 8 multiply (width 256; batches
+  // of 128 in training, 250 in the attacks; the weight gradient's 256 x 256 x batch), to compare
+  // with the GFLOP/s bench_robustness achieves. "GFLOPS <m>x<k>x<n> <rate>".
+  const std::vector<std::array<int, 3>> shapes = {
+      {128, 256, 256}, {250, 256, 256}, {256, 128, 256}, {256, 250, 256}, {1024, 1024, 1024}};
+  for (const auto& [m, k, n] : shapes) {
+    stablenn::Tensor a = gen.normal({m, k}), b = gen.normal({k, n}), c = stablenn::Tensor::empty({m, n});
+    const float *pa = a.data<float>(), *pb = b.data<float>();
+    float* pc = c.data<float>();
+    const auto product = [&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, pa, k, pb, n, 0.0f, pc, n);
+    };
+    const double t = median_seconds_interleaved(product, product, quick ? 2 : 10, quick ? 0.05 : 0.25,
+                                                quick ? 5 : 51).first;
+    std::printf("GFLOPS %dx%dx%d %.1f\n", m, k, n, 2.0 * m * k * n / t * 1e-9);
   }
   return 0;
 }

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <string>
 
+#include "core/linalg.h"
 #include "datasets/fallback.h"
 #include "notebooks_cpp/ch08_models.h"
 #include "bench/bench_util.h"
@@ -21,6 +22,11 @@ using namespace stablenn::bench;
 using namespace stablenn::ch08;
 
 namespace {
+// "# part: X GFLOP in GEMM at Y GFLOP/s" (the GEMM share of the work, from core's counter).
+void print_gemm_rate(const std::string& part, double flops_before, double seconds) {
+  const double gflop = (stablenn::gemm_flops() - flops_before) * 1e-9;
+  std::printf("# %s: %.0f GFLOP in GEMM, %.1f GFLOP/s\n", part.c_str(), gflop, gflop / seconds);
+}
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -46,11 +52,15 @@ int main(int argc, char** argv) {
     TrainerOptions to;
     to.out = nullptr;  // silent: the benchmark's output is its BENCH lines
     auto start = std::chrono::steady_clock::now();
+    double flops = stablenn::gemm_flops();
     const TrainResult result = train_model(*r.net, r.loss, data.train, data.test, s, 0, to);
     std::printf("BENCH robustness_train_%s stablenn %.3f\n", r.name, seconds_since(start));
+    print_gemm_rate(std::string("train_") + r.name, flops, seconds_since(start));
     start = std::chrono::steady_clock::now();
+    flops = stablenn::gemm_flops();
     const std::vector<double> acc = evaluate_model(*r.net, r.kind, x, y, s, AttackProtocol::kChapter).accuracy;
     std::printf("BENCH robustness_attack_%s stablenn %.3f\n", r.name, seconds_since(start));
+    print_gemm_rate(std::string("attack_") + r.name, flops, seconds_since(start));
     std::printf("# %s: test accuracy %.4f, robust accuracy at eps 0.5: %.3f, at eps 1: %.3f\n", r.name,
                 result.history.back().test_accuracy, acc[4], acc.back());
     if (r.loss) {  // the attack's cost depends on the trained sub-step counts: print them, as the twin does
@@ -61,6 +71,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   std::printf("BENCH robustness_total stablenn %.3f\n", seconds_since(total_start));
+  print_gemm_rate("total", 0.0, seconds_since(total_start));
   std::printf("PEAKMEM robustness_total stablenn %.1f\n", peak_rss_mib());
   return 0;
 }

@@ -3,6 +3,8 @@
 
 #include <cblas.h>
 
+#include <atomic>
+
 #include "core/dispatch.h"
 
 namespace stablenn {
@@ -71,18 +73,28 @@ std::vector<int64_t> batch_offsets(const Tensor& t, const Shape& batch) {
   return offsets;
 }
 
+std::atomic<int64_t> g_gemm_flops{0};
+
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a,
           int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc) {
   if (!omp_in_parallel()) num_threads();  // OpenBLAS's thread count of this moment (core/parallel.h)
+  count_gemm_flops(m, n, k);
   cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const double* a,
           int64_t lda, const double* b, int64_t ldb, double* c, int64_t ldc) {
   if (!omp_in_parallel()) num_threads();
+  count_gemm_flops(m, n, k);
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
 }
 
 }  // namespace
+
+double gemm_flops() { return static_cast<double>(g_gemm_flops.load(std::memory_order_relaxed)); }
+
+void count_gemm_flops(int64_t m, int64_t n, int64_t k) {
+  g_gemm_flops.fetch_add(2 * m * n * k, std::memory_order_relaxed);
+}
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   MatmulShapes p = plan(a_in, b_in, "matmul");

@@ -12,4 +12,10 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // The same product by a plain triple loop (accumulating in double). The test oracle for matmul.
 Tensor matmul_naive(const Tensor& a, const Tensor& b);
 
+// Chapter 1: floating-point operations done in GEMM so far by this process (2·m·n·k per product,
+// matmul and the convolutions alike). The benchmarks divide it by the time for GFLOP/s.
+double gemm_flops();
+// Internal to core/: add one product's operations (called by every cblas_?gemm wrapper).
+void count_gemm_flops(int64_t m, int64_t n, int64_t k);
+
 }  // namespace stablenn
