@@ -8,8 +8,8 @@
 // divided by max(1, σ) (not the Frobenius norm, which over-shrinks a layer by up to √rank;
 // book/A-references.md §A.5 lists that flaw). In training σ is the warm-started power-iteration
 // estimate, with the gradient flowing through it; in evaluation it is spectral_norm_upper_bound,
-// stored in the buffers "eval_norm" and "eval_norm_key" (see SpectralNormEstimator), so the evaluated layer's norm is
-// <= 1 exactly and a checkpoint reloads to the same network bit for bit.
+// stored in the buffers "eval_norm" and "eval_norm_key" (see SpectralNormEstimator), so the evaluated
+// layer's norm is <= 1 exactly and a checkpoint reloads to the same network bit for bit.
 #pragma once
 #include <vector>
 
