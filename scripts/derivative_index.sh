@@ -39,7 +39,7 @@ sources() {
   local d
   for d in core io plot autodiff ode datasets layers layers/stable robust train; do
     [[ -d "$d" ]] && ls "$d"/*.cpp "$d"/*.h 2>/dev/null || true
-  done | LC_ALL=C sort
+  done | LC_ALL=C sort | xargs grep -l 'record(' 2>/dev/null || true
 }
 
 # One line per recorded op: "name<TAB>forward file:line<TAB>backward file:line".
@@ -95,10 +95,12 @@ rows() {
   done | LC_ALL=C sort -t$'\t' -k1,1 -k2,2V
 }
 
+ROWS="$(rows)"  # computed once; every mode below reads it
+
 table() {
   echo "| op | forward | backward rule |"
   echo "|---|---|---|"
-  rows | awk -F'\t' '{ printf "| `%s` | %s | %s |\n", $1, $2, $3 }'
+  printf '%s\n' "$ROWS" | awk -F'\t' '{ printf "| `%s` | %s | %s |\n", $1, $2, $3 }'
 }
 
 # The whole document with the block between the markers replaced by the current table.
@@ -118,7 +120,7 @@ render() {
 }
 
 case "$mode" in
-  ops) rows | cut -f1 | LC_ALL=C sort -u ;;
+  ops) printf '%s\n' "$ROWS" | cut -f1 | LC_ALL=C sort -u ;;
   table) table ;;
   check)
     if ! diff -u "$DOC" <(render) >&2; then
@@ -126,7 +128,7 @@ case "$mode" in
            "run scripts/derivative_index.sh and commit ARCHITECTURE.md" >&2
       exit 1
     fi
-    echo "derivative_index: $DOC is current ($(rows | wc -l) recorded ops)" ;;
+    echo "derivative_index: $DOC is current ($(printf '%s\n' "$ROWS" | wc -l) recorded ops)" ;;
   write)
     tmp="$(mktemp "$DOC.XXXXXX")"
     trap 'rm -f "$tmp"' EXIT
@@ -134,5 +136,5 @@ case "$mode" in
     chmod 644 "$tmp"
     mv -f "$tmp" "$DOC"  # atomic: a reader sees the old file or the new one, never half of it
     trap - EXIT
-    echo "derivative_index: wrote $(rows | wc -l) ops to $DOC" ;;
+    echo "derivative_index: wrote $(printf '%s\n' "$ROWS" | wc -l) ops to $DOC" ;;
 esac
