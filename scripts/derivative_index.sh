@@ -96,6 +96,10 @@ rows() {
 }
 
 ROWS="$(rows)"  # computed once; every mode below reads it
+if [[ -z "$ROWS" ]]; then
+  echo "derivative_index.sh: found no record(\"op\", ...) call in the library folders under $ROOT" >&2
+  exit 2
+fi
 
 table() {
   echo "| op | forward | backward rule |"
