@@ -4,11 +4,13 @@
 // Every differentiable op is written as
 //
 //   Var exp(const Var& x) {
-//     return record("exp", exp(x.value()), {x}, Saves::output(), [](const BackwardContext& c) {
+//     return record("exp", exp(x.value()), {x}, Saves::output_only(), [](const BackwardContext& c) {
 //       return grads(c.grad * c.output);   // d exp(x) = exp(x) dx
 //     });
 //   }
 //
+// (autodiff/elementwise_ops.cpp defines exp this way; ARCHITECTURE.md indexes every op's forward and
+// backward rule.)
 // The backward rule is itself written with Var ops. Under plain backward it runs under NoGrad and costs
 // what the Tensor code would; under create_graph it is recorded like any forward op, which is all that
 // higher-order gradients need.

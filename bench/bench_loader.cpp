@@ -1,7 +1,7 @@
 // bench/bench_loader.cpp — chapter 3 workload: one epoch of the data loader at batch 128.
 //   loader_epoch_fashion_b128           Fashion-MNIST train (60,000), shuffle + normalisation
 //   loader_epoch_cifar10_aug_b128       CIFAR-10 train (50,000), shuffle + crop (pad 4) + flip +
-//                                       normalisation (the CIFAR recipe of design.md §3)
+//                                       normalisation (the CIFAR recipe of book/A-references.md §A.5)
 //   loader_epoch_cifar10_aug_erase_b128 the same plus random erasing (p = 0.5)
 // and, to decide whether the prefetching worker thread pays, the GEMMs of a 784-256-256-10 MLP
 // training step (forward + backward, 8 matmuls) over one Fashion-MNIST epoch:

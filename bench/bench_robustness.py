@@ -1,5 +1,5 @@
 # bench/bench_robustness.py — PyTorch twin of bench_robustness.cpp (chapter 8): the toy robustness
-# experiment of design.md §3 with the same models, data sizes, optimiser, epochs and attack.
+# experiment of book/A-references.md §A.4 with the same models, data sizes, optimiser, epochs and attack.
 #   ResNet: Flatten, Linear(784,256), 5 x [x + B leaky_relu(A x + b, 0.1)], Linear(256,10);
 #   non-expansive: Flatten, Linear(784,256)/max(1,sigma), 5 x gradient-step blocks
 #     x - h A^T leaky_relu(A x + b, 0.1) with n = ceil(T sigma_A^2 / 2) Euler sub-steps of h = T/n

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh — builds stablenn (Release, build/), runs every benchmark build/bench/bench_<x> and its
-# PyTorch twin bench/bench_<x>.py, and prints a table of times and ratios (design.md §4).
+# PyTorch twin bench/bench_<x>.py, and prints a table of times and ratios (book/A-references.md §A.8).
 #
 #   bench/run.sh [--quick] [--threads N]      (default: 2 threads)
 #

@@ -1,5 +1,6 @@
-// notebooks_cpp/ch07_model.h — the dense non-expansive classifier of chapter 7 (design.md §3), shared
-// by the chapter program and its benchmark (bench/bench_lipschitz.cpp), so both run the same model.
+// notebooks_cpp/ch07_model.h — the dense non-expansive classifier of chapter 7
+// (book/A-references.md §A.4), shared by the chapter program and its benchmark
+// (bench/bench_lipschitz.cpp), so both run the same model.
 #pragma once
 #include <memory>
 
@@ -10,7 +11,7 @@
 
 namespace stablenn::ch07 {
 
-// The sizes of the network: width 256 and 5 blocks as in design.md §3.
+// The sizes of the network: width 256 and 5 blocks as in book/A-references.md §A.4.
 struct NetConfig {
   int64_t inputs = 784, width = 256, classes = 10, blocks = 5;
   double time = 1.0;   // T of every block
@@ -53,7 +54,7 @@ inline int64_t total_substeps(const Sequential& net) {
 }
 
 // Cross-entropy of temperature·logits: a 1-Lipschitz network's logits move little, and plain
-// cross-entropy under-trains it (design.md §3: temperature 16 gave 88.2 %, 8 gave 86.4 %).
+// cross-entropy under-trains it (book/A-references.md §A.4: temperature 16 gave 88.2 %, 8 gave 86.4 %).
 inline Var temperature_cross_entropy(const Var& logits, const Tensor& labels, double temperature) {
   return cross_entropy(mul(logits, temperature), labels);
 }

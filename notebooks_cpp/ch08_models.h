@@ -17,7 +17,7 @@
 
 namespace stablenn::ch08 {
 
-// The experiment's sizes (design.md §3); --smoke shrinks them.
+// The experiment's sizes (book/A-references.md §A.4); --smoke shrinks them.
 struct Setup {
   int64_t train_count = 30000, attack_count = 1000, epochs = 30, batch = 128;
   int64_t width = 256, blocks = 5;

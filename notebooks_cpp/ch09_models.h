@@ -1,5 +1,6 @@
-// notebooks_cpp/ch09_models.h — the CIFAR-10 architecture of Celledoni et al. (design.md §3) with
-// four kinds of dynamic layers, shared by the chapter 9 program (and, later, the CUDA full runs).
+// notebooks_cpp/ch09_models.h — the CIFAR-10 architecture of Celledoni et al.
+// (book/A-references.md §A.5) with four kinds of dynamic layers, shared by the chapter 9 program
+// (and, later, the CUDA full runs).
 //
 // Three stages with C₁, C₂, C₃ channels (32/64/128 in the paper), each: a lift convolution
 // (3x3, C_in -> C), four dynamic layers, a 2x2 max-pool; then Linear(C₃·4·4 -> 10). The dynamic

@@ -25,7 +25,8 @@ struct ButcherTableau {
   // b_i(θ) = Σ_k dense[i][k] θ^(k+1). Empty: none (FSAL pairs then use cubic Hermite interpolation).
   std::vector<std::vector<double>> dense;
   // Circle-contractivity radius r in inner-product norms (ℓ2, as the network blocks use): for f with
-  // ‖f(x) − f(y) + ρ(x − y)‖ ≤ ρ‖x − y‖, one step is non-expansive when hρ ≤ r (design.md §2).
+  // ‖f(x) − f(y) + ρ(x − y)‖ ≤ ρ‖x − y‖, one step is non-expansive when hρ ≤ r
+  // (book/A-references.md §A.2).
   // 0 means "not known" (ode/stability.h computes a lower and an upper bound); +inf for algebraically
   // stable methods, since the circle condition implies ⟨f(x) − f(y), x − y⟩ ≤ 0.
   double circle_contractivity_radius = 0.0;

@@ -1,7 +1,7 @@
 // ode/solve_adaptive.h — adaptive step-size control for embedded Runge–Kutta pairs (chapter 4).
 //
 // Each attempt of size h gives y_1 and the error estimate e = h Σ (b_i − b̂_i) k_i. The controller
-// (as in torchdiffeq, design.md §3 "Neural ODEs"):
+// (as in torchdiffeq, book/A-references.md §A.3):
 //   ratio = rms(e / (atol + rtol·max(|y_0|, |y_1|)));  accept when ratio <= 1;
 //   h_new = h · min(max_factor, max(min_factor, safety · ratio^(−1/(q+1))))
 // where q + 1 is the order of the local error estimate (5 for Dormand–Prince, 3 for

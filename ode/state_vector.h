@@ -23,7 +23,7 @@ std::vector<double> lincomb(const std::vector<double>& y, double h,
 double scaled_rms(const std::vector<double>& x, const std::vector<double>& reference, double rtol,
                   double atol);
 
-// Chapter 4: the adaptive controller's error ratio (design.md §3 "Neural ODEs"): accept when <= 1.
+// Chapter 4: the adaptive controller's error ratio (book/A-references.md §A.3): accept when <= 1.
 double error_ratio(const std::vector<double>& y0, const std::vector<double>& y1, double h,
                    const std::vector<const std::vector<double>*>& ks,
                    const std::vector<double>& err_coeffs, double rtol, double atol);

@@ -6,7 +6,7 @@
 // along a Sequential and knows the built-in layers of chapter 3 (activations, pooling, Flatten,
 // Dropout, BatchNorm, Linear, Conv2d).
 // A layer with no known bound is an error naming it, never a silent 1: the bound must be in pixel
-// space, input normalisation included (design.md §2).
+// space, input normalisation included (book/A-references.md §A.2).
 #pragma once
 #include <string>
 #include <vector>

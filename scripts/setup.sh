@@ -15,7 +15,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/sanitizer_env.sh"
 
 # What the build needs: compiler + make, CMake, OpenBLAS (OpenMP build: one thread pool shared with our
-# own OpenMP loops, see design.md §4; it contains LAPACK too), GoogleTest, stb_image(_write), zlib.
+# own OpenMP loops, see book/A-references.md §A.8; it contains LAPACK too), GoogleTest,
+# stb_image(_write), zlib.
 PACKAGES=(build-essential cmake pkg-config libopenblas-openmp-dev libgtest-dev libstb-dev zlib1g-dev)
 BENCH_PACKAGES=(python3-torch)  # Debian's PyTorch for /usr/bin/python3, bench/bench_*.py only
 

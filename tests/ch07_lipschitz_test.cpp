@@ -32,7 +32,7 @@ EmpiricalLipschitzOptions search(uint64_t seed) {
   return o;
 }
 
-// The dense non-expansive network of design.md §3, small: flatten, lift <= 1, gradient-step
+// The dense non-expansive network of book/A-references.md §A.4, small: flatten, lift <= 1, gradient-step
 // blocks, head <= 1.
 std::shared_ptr<Sequential> small_nonexpansive_network(Generator& g, int64_t blocks) {
   auto net = std::make_shared<Sequential>();

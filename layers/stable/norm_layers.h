@@ -5,11 +5,11 @@
 // A 1-Lipschitz network needs every layer between the pixels and the logits to be bounded: the
 // stable blocks are non-expansive by construction, and the layers around them must not undo that.
 // The lift (e.g. Linear 784 -> 256, or a 1x1 convolution 3 -> 16) and the head (Linear 256 -> 10) are
-// divided by max(1, σ) (not the Frobenius norm, which over-shrinks a layer by up to √rank; design.md
-// §3 lists that flaw). In training σ is the warm-started power-iteration estimate, with the gradient
-// flowing through it; in evaluation it is spectral_norm_upper_bound, stored in the buffers
-// "eval_norm" and "eval_norm_key" (see SpectralNormEstimator), so the evaluated layer's norm is
-// <= 1 exactly and a checkpoint reloads to the same network bit for bit.
+// divided by max(1, σ) (not the Frobenius norm, which over-shrinks a layer by up to √rank;
+// book/A-references.md §A.5 lists that flaw). In training σ is the warm-started power-iteration
+// estimate, with the gradient flowing through it; in evaluation it is spectral_norm_upper_bound,
+// stored in the buffers "eval_norm" and "eval_norm_key" (see SpectralNormEstimator), so the evaluated
+// layer's norm is <= 1 exactly and a checkpoint reloads to the same network bit for bit.
 #pragma once
 #include <vector>
 

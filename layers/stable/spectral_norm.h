@@ -3,7 +3,7 @@
 //
 // Power iteration on AᵀA: u ← AᵀAu / ‖AᵀAu‖ converges to the top right singular vector of A (from
 // any start not orthogonal to it), and √‖AᵀAu‖ → σ_max(A) from below; the error in σ² shrinks like
-// (σ₂/σ₁)^(2k). This returns σ, not σ² (one of the flaws of the public code design.md §3 lists).
+// (σ₂/σ₁)^(2k). This returns σ, not σ² (one of the public-code flaws in book/A-references.md §A.5).
 // Training keeps u as a module buffer and takes ONE warm-started iteration per step: the weights move
 // little between steps, so u stays close to the top singular vector. A power iteration only ever
 // approaches σ from below, and with a small spectral gap it stops early, so evaluation does not use
