@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 
+#include "io/safetensors.h"
 #include "layers/activations.h"
 #include "layers/init.h"
 #include "layers/stable/gradient_step_block.h"
