@@ -16,15 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "core/named_tensor.h"
 #include "core/tensor.h"
 
 namespace stablenn {
-
-// Chapter 3: a tensor with its name, as stored in a checkpoint.
-struct NamedTensor {
-  std::string name;
-  Tensor tensor;
-};
 
 // Chapter 3: what a safetensors file holds.
 struct SafetensorsContent {

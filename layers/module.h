@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "autodiff/autodiff.h"
-#include "io/safetensors.h"
+#include "core/named_tensor.h"
 
 namespace stablenn {
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "io/safetensors.h"
 #include "datasets/datasets.h"
 #include "layers/activations.h"
 #include "layers/linear.h"

@@ -189,8 +189,11 @@ void circle_cell(Context& ctx) {
                "                       stability region (upper)     monotonicity (lower)       blocks\n";
   for (const ButcherTableau& t : {explicit_euler(), heun(), explicit_midpoint(), rk4()}) {
     const double upper = largest_stable_disk(t), lower = absolute_monotonicity_radius(t);
-    std::string used = t.name == "explicit Euler" ? "1" : t.name == "Heun" ? "1" : t.name == "RK4" ? "1 (*)" : "-";
-    std::printf("  %-20s %-28.4f %-26.4f %s\n", t.name.c_str(), upper, lower, used.c_str());
+    // The blocks' radius is the tableau's (ode/butcher.h); (*) where it is not the circle radius.
+    const double r = t.gradient_field_radius;
+    char used[32] = "-";
+    if (r > 0) std::snprintf(used, sizeof used, r == t.circle_contractivity_radius ? "%g" : "%g (*)", r);
+    std::printf("  %-20s %-28.4f %-26.4f %s\n", t.name.c_str(), upper, lower, used);
   }
   std::cout << "  (*) Sherry et al. use r = 1 for RK4; for the GENERAL circle condition its radius is the lower\n"
                "  bound 0. The gradient fields of the blocks are a narrower class, and the search below finds\n"
@@ -215,7 +218,7 @@ void circle_cell(Context& ctx) {
   for (int m = 0; m < 3; ++m) {
     GradientStepOptions o;
     o.integrator = methods[m];
-    o.activation = ScalarActivation::relu();
+    o.activation = Activation::relu();
     GradientStepBlock block(MapGeometry::dense(8, 12), o, g, DType::Float64);
     const double sigma = singular_values(block.weight.value())[0];
     for (double z : zs) {

@@ -31,7 +31,7 @@ inline std::shared_ptr<Sequential> make_nonexpansive_mlp(const NetConfig& c, Gen
   GradientStepOptions block;
   block.time = c.time;
   block.integrator = c.integrator;
-  block.activation = ScalarActivation::leaky_relu(c.slope);
+  block.activation = Activation::leaky_relu(c.slope);
   for (int64_t i = 0; i < c.blocks; ++i) net->add(dense_gradient_step(c.width, c.width, block, g, dtype));
   net->add(std::make_shared<SpectralNormLinear>(c.width, c.classes, true, NormScaling::kAtMostOne,
                                                 PowerIterationSchedule{}, g, dtype));

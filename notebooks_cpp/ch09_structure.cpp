@@ -174,7 +174,7 @@ void antisymmetric_cell(Context& ctx) {
     AntisymmetricOptions o;
     o.step = h;
     o.damping = gamma;
-    o.activation = ScalarActivation::identity();
+    o.activation = Activation::identity();
     o.bias = false;
     Generator same(ctx.seed + 30);
     AntisymmetricBlock block(MapGeometry::dense(d, d), o, same, kF64);

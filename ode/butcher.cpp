@@ -98,6 +98,7 @@ ButcherTableau explicit_euler() {
   t.b = {1.0};
   t.order = 1;
   t.circle_contractivity_radius = 1.0;  // |1 + z| <= 1 is exactly the disk |z + 1| <= 1
+  t.gradient_field_radius = 1.0;
   return t;
 }
 
@@ -111,6 +112,7 @@ ButcherTableau heun() {
   // Two Euler steps averaged with y (Shu–Osher form), so r >= 1; the largest disk in the stability
   // region also has radius 1, so r = 1 exactly (ode/stability.h computes both bounds).
   t.circle_contractivity_radius = 1.0;
+  t.gradient_field_radius = 1.0;
   return t;
 }
 
@@ -131,6 +133,9 @@ ButcherTableau rk4() {
   t.a = {{0, 0, 0, 0}, {0.5, 0, 0, 0}, {0, 0.5, 0, 0}, {0, 0, 1.0, 0}};
   t.b = {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6};
   t.order = 4;
+  // circle_contractivity_radius stays 0 (for the general circle condition it is R(A, b) = 0); the
+  // narrower gradient fields of the blocks: see butcher.h.
+  t.gradient_field_radius = 1.0;
   return t;
 }
 
@@ -185,6 +190,7 @@ ButcherTableau implicit_euler_tableau() {
   t.b = {1.0};
   t.order = 1;
   t.circle_contractivity_radius = kUnbounded;
+  t.gradient_field_radius = kUnbounded;
   return t;
 }
 
@@ -196,6 +202,7 @@ ButcherTableau implicit_midpoint_tableau() {
   t.b = {1.0};
   t.order = 2;
   t.circle_contractivity_radius = kUnbounded;
+  t.gradient_field_radius = kUnbounded;
   return t;
 }
 
@@ -208,6 +215,7 @@ ButcherTableau gauss_legendre_2() {
   t.b = {0.5, 0.5};
   t.order = 4;
   t.circle_contractivity_radius = kUnbounded;
+  t.gradient_field_radius = kUnbounded;
   return t;
 }
 

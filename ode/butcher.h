@@ -30,6 +30,13 @@ struct ButcherTableau {
   // 0 means "not known" (ode/stability.h computes a lower and an upper bound); +inf for algebraically
   // stable methods, since the circle condition implies ⟨f(x) − f(y), x − y⟩ ≤ 0.
   double circle_contractivity_radius = 0.0;
+  // The radius r the stable blocks of chapter 7 use for gradient fields f = −∇V, V convex and
+  // L-smooth (ρ = L/2, rule hL <= 2r). Their stage Jacobians −AᵀDA are symmetric, a narrower class
+  // than the circle condition: r equals circle_contractivity_radius where that is known (Euler, Heun:
+  // 1); for RK4 it is 1, the value of Sherry et al. (Physica D 2024), supported by adversarial
+  // searches (tests/ch07_blocks_test.cpp, book chapter 6) but not proved, while its general circle
+  // radius is 0 (Kraaijevanger). 0: not known.
+  double gradient_field_radius = 0.0;
 
   int stages() const { return static_cast<int>(c.size()); }
   bool is_explicit() const;          // a_ij = 0 for j >= i

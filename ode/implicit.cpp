@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "ode/fixed_grid.h"
 #include "ode/linear_solve.h"
 
 namespace stablenn {
@@ -111,30 +112,11 @@ OdeSolution<std::vector<double>> solve_implicit(ImplicitMethod method,
                                                 const std::vector<double>& y0, double t0, double t1,
                                                 int64_t n_steps, const NewtonOptions& options,
                                                 int64_t output_every) {
-  const char* name = implicit_method_name(method);
-  SNN_CHECK(n_steps >= 1, name, ": n_steps must be >= 1, got ", n_steps);
-  SNN_CHECK(output_every >= 1, name, ": output_every must be >= 1, got ", output_every);
-  SNN_CHECK(std::isfinite(t0) && std::isfinite(t1), name, ": times must be finite, got t0 = ", t0,
-            ", t1 = ", t1);
-  const double h = (t1 - t0) / static_cast<double>(n_steps);
-  OdeSolution<std::vector<double>> solution;
-  solution.times.push_back(t0);
-  solution.states.push_back(y0);
-  std::vector<double> y = y0;
-  for (int64_t step = 0; step < n_steps; ++step) {
-    const double t = t0 + static_cast<double>(step) * h;
-    y = implicit_step(method, f, t, y, h, options, &solution.stats);
-    solution.stats.accepted_steps += 1;
-    solution.stats.step_starts.push_back(t);
-    solution.stats.step_sizes.push_back(h);
-    if ((step + 1) % output_every == 0 || step + 1 == n_steps) {
-      solution.times.push_back(step + 1 == n_steps ? t1 : t0 + static_cast<double>(step + 1) * h);
-      solution.states.push_back(y);
-    }
-  }
-  solution.last_time = t1;
-  solution.last_state = y;
-  return solution;
+  return solve_on_fixed_grid(implicit_method_name(method), y0, t0, t1, n_steps, output_every,
+                             [&](int64_t, double t, const std::vector<double>& y, double h,
+                                 SolverStats& stats) {
+                               return implicit_step(method, f, t, y, h, options, &stats);
+                             });
 }
 
 }  // namespace stablenn

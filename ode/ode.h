@@ -1,6 +1,7 @@
 // ode/ode.h — everything of the ODE layer in one include (chapter 4).
 #pragma once
 #include "ode/butcher.h"
+#include "ode/fixed_grid.h"
 #include "ode/implicit.h"
 #include "ode/linear_solve.h"
 #include "ode/rk_step.h"

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "ode/fixed_grid.h"
 #include "ode/solution.h"
 #include "ode/state_vector.h"
 
@@ -77,37 +78,20 @@ OdeSolution<PhaseState<State>> solve_symplectic(SymplecticMethod method,
                                                 const PhaseState<State>& x0, double t0, double t1,
                                                 int64_t n_steps, int64_t output_every = 1) {
   SNN_CHECK(system.dH_dp && system.dH_dq, "solve_symplectic: both dH_dp and dH_dq must be set");
-  SNN_CHECK(n_steps >= 1, "solve_symplectic: n_steps must be >= 1, got ", n_steps);
-  SNN_CHECK(output_every >= 1, "solve_symplectic: output_every must be >= 1, got ", output_every);
-  const double h = (t1 - t0) / static_cast<double>(n_steps);
   const bool verlet = method == SymplecticMethod::kStormerVerlet;
-  OdeSolution<PhaseState<State>> solution;
-  SolverStats& stats = solution.stats;
-  stats.evaluations_per_step = 2;
-  stats.initial_step_evaluations = verlet ? 1 : 0;  // Verlet's first ∂H/∂q(q0)
-  solution.times.push_back(t0);
-  solution.states.push_back(x0);
-  PhaseState<State> x = x0;
-  State grad_q{};
-  for (int64_t n = 0; n < n_steps; ++n) {
-    const double t = t0 + static_cast<double>(n) * h;
-    if (verlet) {
-      x = stormer_verlet_step(system, t, x, h, n == 0 ? nullptr : &grad_q, &grad_q);
-      stats.function_evaluations += n == 0 ? 3 : 2;
-    } else {
-      x = symplectic_euler_step(system, t, x, h);
-      stats.function_evaluations += 2;
-    }
-    stats.accepted_steps += 1;
-    stats.step_starts.push_back(t);
-    stats.step_sizes.push_back(h);
-    if ((n + 1) % output_every == 0 || n + 1 == n_steps) {
-      solution.times.push_back(n + 1 == n_steps ? t1 : t0 + static_cast<double>(n + 1) * h);
-      solution.states.push_back(x);
-    }
-  }
-  solution.last_time = t1;
-  solution.last_state = x;
+  State grad_q{};  // Verlet: ∂H/∂q at the end of the previous step, the start of this one
+  OdeSolution<PhaseState<State>> solution = solve_on_fixed_grid(
+      "solve_symplectic", x0, t0, t1, n_steps, output_every,
+      [&](int64_t n, double t, const PhaseState<State>& x, double h, SolverStats& stats) {
+        if (!verlet) {
+          stats.function_evaluations += 2;
+          return symplectic_euler_step(system, t, x, h);
+        }
+        stats.function_evaluations += n == 0 ? 3 : 2;
+        return stormer_verlet_step(system, t, x, h, n == 0 ? nullptr : &grad_q, &grad_q);
+      });
+  solution.stats.evaluations_per_step = 2;
+  solution.stats.initial_step_evaluations = verlet ? 1 : 0;  // Verlet's first ∂H/∂q(q0)
   return solution;
 }
 

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 
 #include "layers/activations.h"
 #include "layers/linear.h"
@@ -14,30 +13,9 @@ namespace stablenn {
 
 namespace {
 
-// The number inside "Name(0.1)" (describe() of the parametrised activations).
-double parameter_of(const std::string& description) {
-  const size_t open = description.find('('), close = description.rfind(')');
-  SNN_CHECK(open != std::string::npos && close != std::string::npos && close > open + 1,
-            "lipschitz_bound: cannot read the parameter of '", description, "'");
-  return std::strtod(description.c_str() + open + 1, nullptr);
-}
-
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
-
-double activation_bound(const Activation& a) {
-  const std::string d = a.describe();
-  if (d == "ReLU" || d == "Tanh" || d == "Softplus" || d == "MaxMin" || starts_with(d, "GroupSort"))
-    return 1.0;
-  if (d == "Sigmoid") return 0.25;
-  if (starts_with(d, "LeakyReLU")) return std::max(1.0, std::abs(parameter_of(d)));
-  if (starts_with(d, "ELU")) return std::max(1.0, parameter_of(d));
-  fail("lipschitz_bound: activation '", d, "' has no known Lipschitz constant; wrap it in a ",
-       "LipschitzBounded module");
-}
-
 // The known bound of a built-in layer, or a negative value when the module is not one.
 double builtin_bound(Module& m) {
-  if (auto* a = dynamic_cast<Activation*>(&m)) return activation_bound(*a);
+  if (auto* a = dynamic_cast<Activation*>(&m)) return a->lipschitz();  // carried by the type
   if (dynamic_cast<Flatten*>(&m) || dynamic_cast<Dropout*>(&m) || dynamic_cast<GlobalAvgPool2d*>(&m))
     return 1.0;
   if (auto* p = dynamic_cast<AvgPool2d*>(&m)) return avg_pool_lipschitz(p->kernel, p->stride);

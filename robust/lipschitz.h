@@ -18,8 +18,9 @@ namespace stablenn {
 
 // Chapter 7: the bound of any module: a LipschitzBounded layer's own, the product of a Sequential's
 // children, or the known bound of a built-in layer:
-//   ReLU, LeakyReLU(s): max(1, |s|); Tanh, Softplus, MaxMin, GroupSort: 1; Sigmoid: 1/4;
-//   ELU(α): max(1, α); Flatten, Dropout (identity in evaluation): 1;
+//   an Activation: the constant it carries (layers/activations.h: ReLU, Tanh, Softplus, MaxMin,
+//   GroupSort: 1; LeakyReLU(s): max(1, |s|); Sigmoid: 1/4; ELU(α): max(1, |α|));
+//   Flatten, Dropout (identity in evaluation): 1;
 //   AvgPool2d(k, stride s): ⌈k/s⌉/k (see avg_pool_lipschitz); MaxPool2d: 1 when s >= k, else ⌈k/s⌉;
 //   GlobalAvgPool2d: 1 (its exact 1/√(HW) needs the input size; use ScaledGlobalAvgPool2d);
 //   BatchNorm (evaluation): max_c |γ_c| / √(running_var_c + eps);

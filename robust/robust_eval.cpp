@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "io/safetensors.h"
 #include "layers/losses.h"
 
 namespace stablenn {

@@ -14,8 +14,8 @@ declare -A allowed=(
   [autodiff]="core autodiff"
   [ode]="core autodiff ode"
   [datasets]="core io datasets"
-  [layers]="core io autodiff ode layers"
-  [layers/stable]="core io autodiff ode layers layers/stable"
+  [layers]="core autodiff ode layers"
+  [layers/stable]="core autodiff ode layers layers/stable"
   [robust]="core io autodiff ode layers layers/stable robust"
   [train]="core io autodiff ode datasets layers train"
 )

@@ -186,9 +186,10 @@ TEST(Ch05NeuralOde, CountsEvaluationsForwardAndBackward) {
 
 TEST(Ch05NeuralOde, TimeInputSeesTheTime) {
   // A field that returns its time column: x' = t, so x(t1) = x0 + (t1² − t0²)/2 (RK4 is exact here).
-  auto time_only = std::make_shared<Activation>("time column", [](const Var& z) {
-    return expand(narrow(z, 1, 2, 1), {z.size(0), 2});
-  });
+  // (Lipschitz √2: the column is copied twice; not element-wise, so no slope bounds.)
+  auto time_only = std::make_shared<Activation>(
+      "time column", [](const Var& z) { return expand(narrow(z, 1, 2, 1), {z.size(0), 2}); },
+      std::sqrt(2.0), std::nullopt);
   NeuralOdeOptions o;
   o.t0 = 0.5;
   o.t1 = 2.0;

@@ -65,7 +65,7 @@ TEST(Ch07StepRule, HoldsAfterRandomWeightChanges) {
       o.step_rule = rule;
       o.initial_step = 5.0;  // starts above the clamp
       o.time = 2.0;
-      o.activation = ScalarActivation::leaky_relu(0.2);
+      o.activation = Activation::leaky_relu(0.2);
       GradientStepBlock block(MapGeometry::dense(6, 9), o, g, kF64);
       const double r = block_integrator_radius(method);
       const Tensor x = g.normal({4, 6}, 0, 1, kF64);
@@ -79,12 +79,12 @@ TEST(Ch07StepRule, HoldsAfterRandomWeightChanges) {
         block.train();
         block(Var(x));
         const GradientStepBlock::StepInfo train = block.last_step();
-        EXPECT_LE(train.step * o.activation.lipschitz * train.norm * train.norm, 2 * r * (1 + 1e-12));
+        EXPECT_LE(train.step * o.activation.lipschitz() * train.norm * train.norm, 2 * r * (1 + 1e-12));
         block.eval();
         block(Var(x));
         const double sigma = singular_values(block.weight.value())[0];
         const GradientStepBlock::StepInfo eval = block.last_step();
-        EXPECT_LE(eval.step * o.activation.lipschitz * sigma * sigma, 2 * r)
+        EXPECT_LE(eval.step * o.activation.lipschitz() * sigma * sigma, 2 * r)
             << block_integrator_name(method) << " change " << change << " σ " << sigma;
         if (rule == StepRule::kAdaptive) {
           EXPECT_NEAR(eval.step * eval.substeps, o.time, 1e-12);
@@ -132,7 +132,7 @@ TEST(Ch07GradientStep, HeunAndRK4MatchTheirTableaux) {
   for (BlockIntegrator method : {BlockIntegrator::kHeun, BlockIntegrator::kRK4}) {
     GradientStepOptions o;
     o.integrator = method;
-    o.activation = ScalarActivation::tanh();
+    o.activation = Activation::tanh();
     GradientStepBlock block(MapGeometry::dense(5, 4), o, g, kF64);
     const Tensor x = g.normal({3, 5}, 0, 1, kF64);
     const double h = 0.37;
@@ -163,7 +163,7 @@ TEST(Ch07GradientStep, NonExpansiveOnRandomAndAdversarialPairs) {
         o.integrator = method;
         o.step_rule = rule;
         o.initial_step = 10.0;
-        o.activation = variant % 2 ? ScalarActivation::relu() : ScalarActivation::leaky_relu(0.1);
+        o.activation = variant % 2 ? Activation::relu() : Activation::leaky_relu(0.1);
         const MapGeometry geometry = conv ? MapGeometry::convolution(2, 3, 4, 4) : MapGeometry::dense(6, 8);
         GradientStepBlock block(geometry, o, g, kF64);
         scale_parameter(block.weight, 3.0);
@@ -184,7 +184,7 @@ TEST(Ch07GradientStep, TooLargeAStepIsMeasuredExpansive) {
   // the reported bound max(1, z − 1)^n still covers them.
   Generator g(26);
   GradientStepOptions o;
-  o.activation = ScalarActivation::identity();  // linear: the ratio reaches |1 − z|
+  o.activation = Activation::identity();  // linear: the ratio reaches |1 − z|
   GradientStepBlock block(MapGeometry::dense(5, 5), o, g, kF64);
   const double sigma = singular_values(block.weight.value())[0];
   const double h = 3.0 / (sigma * sigma);
@@ -204,7 +204,7 @@ TEST(Ch07GradientStep, TooLargeAStepIsMeasuredExpansive) {
 TEST(Ch07GradientStep, GradientsMatchFiniteDifferences) {
   Generator g(27);
   GradientStepOptions o;
-  o.activation = ScalarActivation::tanh();
+  o.activation = Activation::tanh();
   o.integrator = BlockIntegrator::kHeun;
   GradientStepBlock block(MapGeometry::dense(4, 3), o, g, kF64);
   block.eval();
@@ -241,7 +241,7 @@ TEST(Ch07GradientStep, LearnableStepGetsAGradientBelowTheClamp) {
 
 TEST(Ch07GradientStep, BadOptionsThrow) {
   GradientStepOptions o;
-  o.activation = ScalarActivation{"abs", [](const Var& x) { return abs(x); }, 1.0, -1.0};
+  o.activation = Activation{"abs", [](const Var& x) { return abs(x); }, 1.0, SlopeBounds{-1.0, 1.0}};
   EXPECT_THROW(GradientStepBlock(MapGeometry::dense(3, 3), o), Error);
   GradientStepOptions t;
   t.time = 0;

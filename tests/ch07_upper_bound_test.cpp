@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 
+#include "io/safetensors.h"
 #include "layers/activations.h"
 #include "layers/init.h"
 #include "layers/stable/gradient_step_block.h"
@@ -199,7 +200,7 @@ void expect_every_layer_used_an_upper_bound(Sequential& net) {
       A = b->op();
       used = b->last_step().norm;
       EXPECT_EQ(b->lipschitz_bound(), 1.0) << name;
-      EXPECT_LE(b->last_step().step * b->options.activation.lipschitz * used * used, 2.0) << name;
+      EXPECT_LE(b->last_step().step * b->options.activation.lipschitz() * used * used, 2.0) << name;
     } else {
       continue;
     }

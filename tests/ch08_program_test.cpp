@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/safetensors.h"
 #include "train/checkpoint.h"
 #include "notebooks_cpp/ch08_models.h"
 

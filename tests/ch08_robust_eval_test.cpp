@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "io/safetensors.h"
 #include "datasets/toy2d.h"
 #include "layers/activations.h"
 #include "layers/linear.h"

@@ -169,7 +169,7 @@ TEST(Ch09Hamiltonian, EveryBlockWithinItsBound) {
     o.scheme = scheme;
     o.step = 0.3;
     o.steps = 2;
-    o.activation = ScalarActivation::leaky_relu(0.2);
+    o.activation = Activation::leaky_relu(0.2);
     HamiltonianBlock block(MapGeometry::dense(3, 3), o, g, kF64);
     const double bound = block.lipschitz_bound();
     EXPECT_GE(bound, 1.0);  // a symplectic map cannot be a contraction

@@ -71,7 +71,7 @@ TEST(Ch09Switching, ExpansiveHalfIsExpansiveAndTheContractiveHalfCompensates) {
   Generator g(62);
   SwitchingOptions o;
   o.contractive_step = 0.3;
-  o.expansive_activation = ScalarActivation::identity();
+  o.expansive_activation = Activation::identity();
   SwitchingPair pair(MapGeometry::dense(4, 4), o, g, kF64);
   struct ExpansiveOnly : Module {
     SwitchingPair* p;

@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+#include "io/safetensors.h"
+
 namespace stablenn {
 
 namespace {

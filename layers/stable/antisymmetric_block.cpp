@@ -28,7 +28,7 @@ Var AntisymmetricBlock::apply_k(const Var& x) const {
 Var AntisymmetricBlock::forward(const Var& x) {
   Var pre = apply_k(x);
   if (bias.defined()) pre = geometry.conv ? add(pre, reshape(bias, {1, geometry.out, 1, 1})) : add(pre, bias);
-  return add(x, mul(options.activation(pre), options.step));
+  return add(x, mul(options.activation.apply(pre), options.step));
 }
 
 std::string AntisymmetricBlock::describe() const {
@@ -45,7 +45,7 @@ double AntisymmetricBlock::lipschitz_bound() {
   } else {
     norm_k = spectral_norm_upper_bound(op()) + options.damping;
   }
-  return 1.0 + options.step * options.activation.lipschitz * norm_k;
+  return 1.0 + options.step * options.activation.lipschitz() * norm_k;
 }
 
 }  // namespace stablenn

@@ -9,7 +9,7 @@
 // where convᵀ is the exact adjoint at the input size (so ½(A − Aᵀ) is skew-symmetric as an operator).
 #pragma once
 #include "layers/module.h"
-#include "layers/scalar_activation.h"
+#include "layers/activations.h"
 #include "layers/stable/linear_operator.h"
 #include "layers/stable/lipschitz_bounded.h"
 
@@ -19,7 +19,7 @@ namespace stablenn {
 struct AntisymmetricOptions {
   double step = 0.1;     // h
   double damping = 0.01; // γ
-  ScalarActivation activation = ScalarActivation::tanh();
+  Activation activation = Activation::tanh();
   bool bias = true;
 };
 

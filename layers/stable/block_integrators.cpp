@@ -5,6 +5,9 @@
 #include <cmath>
 #include <vector>
 
+#include "ode/rk_step.h"
+#include "ode/state_var.h"
+
 namespace stablenn {
 
 const char* block_integrator_name(BlockIntegrator method) {
@@ -27,40 +30,22 @@ const ButcherTableau& block_integrator_tableau(BlockIntegrator method) {
 }
 
 double block_integrator_radius(BlockIntegrator method) {
-  switch (method) {
-    case BlockIntegrator::kEuler: return 1.0;
-    case BlockIntegrator::kHeun: return 1.0;
-    case BlockIntegrator::kRK4: return 1.0;
-  }
-  fail("block_integrator_radius: unknown method");
+  return block_integrator_tableau(method).gradient_field_radius;
 }
 
 Var rk_step_negative_field(const ButcherTableau& tableau, const std::function<Var(const Var&)>& g,
                            const Var& x, double h, const Var& h_var) {
   // x: [N, ...] -> [N, ...]
-  SNN_CHECK(tableau.is_explicit(), "rk_step_negative_field: tableau '", tableau.name,
-            "' is not explicit");
-  auto step_from = [&](const Var& combination) {
-    return h_var.defined() ? sub(x, mul(combination, h_var)) : sub(x, mul(combination, h));
-  };
-  // Σ_j w_j k_j over the non-zero weights, or undefined when all are zero.
-  auto combine = [](const std::vector<Var>& ks, const std::vector<double>& w, size_t count) {
-    Var acc;
-    for (size_t j = 0; j < count; ++j) {
-      if (w[j] == 0.0) continue;
-      const Var term = w[j] == 1.0 ? ks[j] : mul(ks[j], w[j]);
-      acc = acc.defined() ? add(acc, term) : term;
-    }
-    return acc;
-  };
-  const int s = tableau.stages();
-  std::vector<Var> ks;
-  ks.reserve(s);
-  for (int i = 0; i < s; ++i) {
-    const Var acc = combine(ks, tableau.a[i], static_cast<size_t>(i));
-    ks.push_back(g(acc.defined() ? step_from(acc) : x));
+  // ode's generic step on f = −g. A learnable step h_var is a step of 1 on the field −h_var·g, so it
+  // stays on the tape: k_i = −h_var g(·), and y + 1·Σ a_ij k_j = y − h_var Σ a_ij g_j.
+  std::vector<Var> stages;
+  if (h_var.defined()) {
+    const Var minus_h = neg(h_var);
+    const OdeFunction<Var> f = [&](double, const Var& y) { return mul(g(y), minus_h); };
+    return rk_step(tableau, f, 0.0, x, 1.0, stages);
   }
-  return step_from(combine(ks, tableau.b, ks.size()));
+  const OdeFunction<Var> f = [&](double, const Var& y) { return neg(g(y)); };
+  return rk_step(tableau, f, 0.0, x, h, stages);
 }
 
 double rk_step_lipschitz(const ButcherTableau& tableau, double z) {

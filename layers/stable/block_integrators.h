@@ -21,18 +21,12 @@ enum class BlockIntegrator { kEuler, kHeun, kRK4 };
 const char* block_integrator_name(BlockIntegrator method);
 // Chapter 7: the Butcher tableau (from ode/butcher.h).
 const ButcherTableau& block_integrator_tableau(BlockIntegrator method);
-// Chapter 7: the radius r of the step-size rule h·Lip(σ)‖A‖² <= 2r.
-//   Euler: r = 1 exactly (|1 + z| <= 1 is the disk itself).
-//   Heun:  r = 1 exactly: in Shu–Osher form it is ½x + ½E(E(x)), E an Euler step, so it is
-//          non-expansive whenever E is (r >= 1), and its stability region holds no larger disk.
-//   RK4:   r = 1, the value Sherry et al. (Physica D 2024, code fsherry/non-expansive-odes) use. Note
-//          that for the GENERAL circle condition Kraaijevanger's theorem ties r to the radius of
-//          absolute monotonicity, which is 0 for classical RK4; the value 1 rests on the narrower
-//          class here (symmetric stage Jacobians −AᵀDA with D diagonal in [0, Lip(σ)]), for which no
-//          proof is given there. tests/ch07_blocks_test.cpp searches for expansive pairs and finds none.
+// Chapter 7: the radius r of the step-size rule h·Lip(σ)‖A‖² <= 2r: the tableau's
+// gradient_field_radius (ode/butcher.h, where the values and their justification live: Euler and
+// Heun r = 1 exactly, RK4 r = 1 as Sherry et al. use it, on evidence rather than proof).
 double block_integrator_radius(BlockIntegrator method);
 
-// Chapter 7: one explicit RK step of size h for ẋ = −g(x), the stages written with g:
+// Chapter 7: one explicit RK step of size h for ẋ = −g(x) (ode/rk_step.h's step on f = −g):
 //   k_i = g(x − h Σ_j a_ij k_j),  x₁ = x − h Σ_i b_i k_i.
 // h is a plain number, or, when h_var is defined (a 0-d Var), a learnable step on the tape.
 Var rk_step_negative_field(const ButcherTableau& tableau, const std::function<Var(const Var&)>& g,

@@ -25,10 +25,12 @@ int64_t adaptive_substeps(double time, double lipschitz, double norm, double rad
 GradientStepBlock::GradientStepBlock(const MapGeometry& geometry_, GradientStepOptions options_,
                                      Generator& g, DType dtype)
     : geometry(geometry_), options(std::move(options_)) {
-  SNN_CHECK(options.activation.min_slope >= 0, "GradientStepBlock: the activation '",
-            options.activation.name, "' must be non-decreasing (min slope >= 0) for the step to be ",
+  SNN_CHECK(options.activation.elementwise(), "GradientStepBlock: the activation '",
+            options.activation.name(), "' must be element-wise (the step bounds rest on its slopes)");
+  SNN_CHECK(options.activation.slopes().min >= 0, "GradientStepBlock: the activation '",
+            options.activation.name(), "' must be non-decreasing (min slope >= 0) for the step to be ",
             "a gradient step of a convex function");
-  SNN_CHECK(options.activation.lipschitz > 0, "GradientStepBlock: activation Lipschitz constant ",
+  SNN_CHECK(options.activation.lipschitz() > 0, "GradientStepBlock: activation Lipschitz constant ",
             "must be positive");
   SNN_CHECK(options.time > 0, "GradientStepBlock: the integration time T must be positive, got ",
             options.time);
@@ -48,7 +50,7 @@ GradientStepBlock::GradientStepBlock(const MapGeometry& geometry_, GradientStepO
 }
 
 GradientStepBlock::StepInfo GradientStepBlock::step_for(double norm) const {
-  const double lip = options.activation.lipschitz;
+  const double lip = options.activation.lipschitz();
   const double r = block_integrator_radius(options.integrator);
   StepInfo info;
   info.norm = norm;
@@ -63,7 +65,7 @@ GradientStepBlock::StepInfo GradientStepBlock::step_for(double norm) const {
 }
 
 double GradientStepBlock::max_clamped_step(double norm) const {
-  const double lip = options.activation.lipschitz;
+  const double lip = options.activation.lipschitz();
   const double r = block_integrator_radius(options.integrator);
   if (!(norm > 0)) return std::numeric_limits<double>::infinity();
   double h_max = 2.0 * r / (lip * norm * norm);
@@ -74,9 +76,9 @@ double GradientStepBlock::max_clamped_step(double norm) const {
 
 Var GradientStepBlock::integrate(const Var& x, int64_t substeps, double h, const Var& h_var) const {
   const LinearOperator A = op();
-  const ScalarActivation& act = options.activation;
+  const Activation& act = options.activation;
   // ∇V(x) = Aᵀσ(Ax + b)
-  auto gradient = [&](const Var& y) { return A.adjoint(act(A.apply(y, bias))); };
+  auto gradient = [&](const Var& y) { return A.adjoint(act.apply(A.apply(y, bias))); };
   const ButcherTableau& tableau = block_integrator_tableau(options.integrator);
   Var y = x;
   for (int64_t k = 0; k < substeps; ++k) y = rk_step_negative_field(tableau, gradient, y, h, h_var);
@@ -99,7 +101,7 @@ Var GradientStepBlock::forward(const Var& x) {
 }
 
 std::string GradientStepBlock::describe() const {
-  std::string s = "GradientStep(" + geometry.str() + ", " + options.activation.name + ", " +
+  std::string s = "GradientStep(" + geometry.str() + ", " + options.activation.name() + ", " +
                   block_integrator_name(options.integrator);
   if (options.step_rule == StepRule::kAdaptive) {
     std::string t = std::to_string(options.time);
@@ -115,7 +117,7 @@ double GradientStepBlock::lipschitz_bound() {
   // non-decreasing in z, so z computed with σ̄ bounds the true step.
   const double sigma = norm_.upper_bound(op());
   const StepInfo info = step_for(sigma);
-  const double z = info.step * options.activation.lipschitz * sigma * sigma;
+  const double z = info.step * options.activation.lipschitz() * sigma * sigma;
   return std::pow(gradient_step_lipschitz(options.integrator, z), double(info.substeps));
 }
 

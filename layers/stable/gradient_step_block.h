@@ -18,7 +18,7 @@
 #include <memory>
 
 #include "layers/module.h"
-#include "layers/scalar_activation.h"
+#include "layers/activations.h"
 #include "layers/stable/block_integrators.h"
 #include "layers/stable/linear_operator.h"
 #include "layers/stable/lipschitz_bounded.h"
@@ -35,7 +35,7 @@ struct GradientStepOptions {
   BlockIntegrator integrator = BlockIntegrator::kEuler;
   StepRule step_rule = StepRule::kAdaptive;
   double initial_step = 1.0;  // kLearnableClamped: the starting value of h (before clamping)
-  ScalarActivation activation = ScalarActivation::leaky_relu(0.1);
+  Activation activation = Activation::leaky_relu(0.1);
   bool bias = true;
   PowerIterationSchedule power;
 };

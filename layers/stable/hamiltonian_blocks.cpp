@@ -63,22 +63,22 @@ Var HamiltonianBlock::forward(const Var& x) {
   const int64_t c = geometry.in;
   Var y = narrow(x, 1, 0, c), z = narrow(x, 1, c, c);
   const LinearOperator Ky = op_y(), Kz = op_z();
-  const ScalarActivation& act = options.activation;
+  const Activation& act = options.activation;
   const double h = options.step;
   if (options.scheme == HamiltonianScheme::kHaberRuthottoVerlet) {
     for (int64_t k = 0; k < options.steps; ++k) {
       // σ(Kᵀy + b₁): Kᵀ is the adjoint of the state map (plus bias)
       Var pre = Ky.adjoint(y);
       if (bias_y.defined()) pre = geometry.conv ? add(pre, reshape(bias_y, {1, c, 1, 1})) : add(pre, bias_y);
-      z = sub(z, mul(act(pre), h));
-      y = add(y, mul(act(Ky.apply(z, bias_z)), h));
+      z = sub(z, mul(act.apply(pre), h));
+      y = add(y, mul(act.apply(Ky.apply(z, bias_z)), h));
     }
     return concat(std::vector<Var>{y, z}, 1);
   }
   // Separable H(y, z) = V(y) + T(z): q = y, p = z.
   SeparableHamiltonian<Var> system;
-  system.dH_dq = [&](double, const Var& q) { return Ky.adjoint(act(Ky.apply(q, bias_y))); };  // ∇V
-  system.dH_dp = [&](double, const Var& p) { return Kz.adjoint(act(Kz.apply(p, bias_z))); };  // ∇T
+  system.dH_dq = [&](double, const Var& q) { return Ky.adjoint(act.apply(Ky.apply(q, bias_y))); };  // ∇V
+  system.dH_dp = [&](double, const Var& p) { return Kz.adjoint(act.apply(Kz.apply(p, bias_z))); };  // ∇T
   PhaseState<Var> state{y, z};
   for (int64_t k = 0; k < options.steps; ++k)
     state = options.scheme == HamiltonianScheme::kStormerVerlet ? stormer_verlet_step(system, 0.0, state, h)
@@ -92,7 +92,7 @@ std::string HamiltonianBlock::describe() const {
 }
 
 double HamiltonianBlock::lipschitz_bound() {
-  const double lip = options.activation.lipschitz, h = options.step;
+  const double lip = options.activation.lipschitz(), h = options.step;
   const double ny = spectral_norm_upper_bound(op_y()), nz = spectral_norm_upper_bound(op_z());
   double per_step;
   switch (options.scheme) {
@@ -142,14 +142,14 @@ Var HDNNBlock::skew_j() const { return sub(weight_x, t(weight_x)); }
 Var HDNNBlock::forward(const Var& x) {
   // x: [N, 2n] or [N, 2n, H, W] -> same
   check_state_input(x, geometry.sample_shape(), 1, describe());
-  const ScalarActivation& act = options.activation;
+  const Activation& act = options.activation;
   const double h = options.step;
   if (options.scheme == HDNNScheme::kForwardEuler) {
     const LinearOperator K = LinearOperator::from_geometry(geometry, weight_k);
     const Var j = skew_j();
     Var y = x;
     for (int64_t k = 0; k < options.steps; ++k) {
-      const Var grad_h = K.adjoint(act(K.apply(y, bias_k)));  // ∇H(y) = Kᵀσ(Ky + b)
+      const Var grad_h = K.adjoint(act.apply(K.apply(y, bias_k)));  // ∇H(y) = Kᵀσ(Ky + b)
       // J∇H: rows hold states, so J acts from the right as Jᵀ; for images it mixes channels per pixel
       const Var j_grad = geometry.conv ? conv2d(grad_h, reshape(j, {geometry.in, geometry.in, 1, 1}), Var())
                                        : matmul(grad_h, t(j));
@@ -162,8 +162,8 @@ Var HDNNBlock::forward(const Var& x) {
   const int64_t n = half.in;
   Var p = narrow(x, 1, 0, n), q = narrow(x, 1, n, n);
   for (int64_t k = 0; k < options.steps; ++k) {
-    p = add(p, mul(Kq.adjoint(act(Kq.apply(q, bias_q))), h));  // p ← p + h ∂H/∂q(q)
-    q = sub(q, mul(Kp.adjoint(act(Kp.apply(p, bias_p))), h));  // q ← q − h ∂H/∂p(p)
+    p = add(p, mul(Kq.adjoint(act.apply(Kq.apply(q, bias_q))), h));  // p ← p + h ∂H/∂q(q)
+    q = sub(q, mul(Kp.adjoint(act.apply(Kp.apply(p, bias_p))), h));  // q ← q − h ∂H/∂p(p)
   }
   return concat(std::vector<Var>{p, q}, 1);
 }
@@ -175,7 +175,7 @@ std::string HDNNBlock::describe() const {
 }
 
 double HDNNBlock::lipschitz_bound() {
-  const double lip = options.activation.lipschitz, h = options.step;
+  const double lip = options.activation.lipschitz(), h = options.step;
   double per_step;
   if (options.scheme == HDNNScheme::kForwardEuler) {
     const double nk = spectral_norm_upper_bound(LinearOperator::from_geometry(geometry, weight_k));

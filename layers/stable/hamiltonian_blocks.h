@@ -17,7 +17,7 @@
 //       symplectic (JᵀΩJ = Ω, Ω = [[0, I], [−I, 0]]).
 #pragma once
 #include "layers/module.h"
-#include "layers/scalar_activation.h"
+#include "layers/activations.h"
 #include "layers/stable/linear_operator.h"
 #include "layers/stable/lipschitz_bounded.h"
 
@@ -32,7 +32,7 @@ struct HamiltonianOptions {
   HamiltonianScheme scheme = HamiltonianScheme::kStormerVerlet;
   double step = 0.1;   // h
   int64_t steps = 1;   // steps of size h per forward pass
-  ScalarActivation activation = ScalarActivation::tanh();
+  Activation activation = Activation::tanh();
   bool bias = true;
 };
 
@@ -61,7 +61,7 @@ struct HDNNOptions {
   HDNNScheme scheme = HDNNScheme::kForwardEuler;
   double step = 0.1;
   int64_t steps = 1;
-  ScalarActivation activation = ScalarActivation::tanh();  // H = 1ᵀ log cosh(Ky + b)
+  Activation activation = Activation::tanh();  // H = 1ᵀ log cosh(Ky + b)
   bool bias = true;
 };
 

@@ -35,18 +35,18 @@ LinearOperator EulerResNetBlock::op_b() const {
 
 Var EulerResNetBlock::forward(const Var& x) {
   // x: [N, ...sample] -> [N, ...sample]
-  const Var inner = options.activation(op_a().apply(x, bias));
+  const Var inner = options.activation.apply(op_a().apply(x, bias));
   return add(x, mul(op_b().apply(inner), options.step));
 }
 
 std::string EulerResNetBlock::describe() const {
   std::string h = std::to_string(options.step);
-  return "EulerResNet(" + geometry.str() + ", " + options.activation.name + ", h " +
+  return "EulerResNet(" + geometry.str() + ", " + options.activation.name() + ", h " +
          h.substr(0, h.find('.') + 3) + ")";
 }
 
 double EulerResNetBlock::lipschitz_bound() {
-  return 1.0 + options.step * options.activation.lipschitz * spectral_norm_upper_bound(op_a()) *
+  return 1.0 + options.step * options.activation.lipschitz() * spectral_norm_upper_bound(op_a()) *
                    spectral_norm_upper_bound(op_b());
 }
 

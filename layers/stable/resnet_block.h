@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "layers/module.h"
-#include "layers/scalar_activation.h"
+#include "layers/activations.h"
 #include "layers/stable/linear_operator.h"
 #include "layers/stable/lipschitz_bounded.h"
 
@@ -19,7 +19,7 @@ namespace stablenn {
 // Chapter 7: options of the ResNet step.
 struct ResNetStepOptions {
   double step = 1.0;  // h
-  ScalarActivation activation = ScalarActivation::leaky_relu(0.1);
+  Activation activation = Activation::leaky_relu(0.1);
   bool bias = true;
 };
 

@@ -2,7 +2,7 @@
 // operators they are built from, in one include. The bounds and certificates computed from them are
 // in robust/ (robust/lipschitz.h, robust/certificates.h).
 #pragma once
-#include "layers/scalar_activation.h"
+#include "layers/activations.h"
 #include "layers/stable/antisymmetric_block.h"
 #include "layers/stable/block_integrators.h"
 #include "layers/stable/gradient_step_block.h"

@@ -141,7 +141,7 @@ Var SwitchingPair::forward(const Var& x) {
     y = sub(y, mul(mul(Ac.adjoint(leaky_relu(pre_c, a)), inv_c), tau_c));
     // expansive: y + τ_e σ(A''y + b_e), A'' = A_e / max(1, ‖A_e‖)
     const Var pre_e = add_bias(mul(Ae.apply(y), inv_e), bias_e, geometry.conv);
-    y = add(y, mul(options.expansive_activation(pre_e), tau_e));
+    y = add(y, mul(options.expansive_activation.apply(pre_e), tau_e));
   }
   return y;
 }
@@ -168,7 +168,7 @@ double SwitchingPair::lipschitz_bound() {
   const double s = double(options.substeps), a = options.min_slope;
   const double tau_c = contractive_step() / s, tau_e = expansive_step() / s;
   const double c = std::max(std::abs(1.0 - tau_c * a * bottom_c * bottom_c), std::abs(1.0 - tau_c * top_c * top_c));
-  const double e = 1.0 + tau_e * options.expansive_activation.lipschitz * top_e;
+  const double e = 1.0 + tau_e * options.expansive_activation.lipschitz() * top_e;
   return std::pow(c * e, s);
 }
 

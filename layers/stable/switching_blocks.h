@@ -23,7 +23,7 @@
 #include <memory>
 
 #include "layers/module.h"
-#include "layers/scalar_activation.h"
+#include "layers/activations.h"
 #include "layers/stable/linear_operator.h"
 #include "layers/stable/lipschitz_bounded.h"
 #include "layers/stable/spectral_norm.h"
@@ -48,7 +48,7 @@ struct SwitchingOptions {
   double initial_fraction = 0.5;         // flexible: the starting θ = h_e / h_e,max
   int64_t substeps = 2;                  // S
   double min_slope = 0.5;                // a: the contractive activation is LeakyReLU(a)
-  ScalarActivation expansive_activation = ScalarActivation::leaky_relu(0.5);
+  Activation expansive_activation = Activation::leaky_relu(0.5);
   bool bias = true;
   PowerIterationSchedule power;
 };
