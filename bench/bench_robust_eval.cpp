@@ -93,7 +93,12 @@ int main(int argc, char** argv) {
   std::printf("# work folder: %s\n", work.c_str());
   std::fflush(stdout);  // the lines before the BENCH ones come minutes apart
 
-  const TrainTestData data = fashion_mnist_or_shapes(args.data_dir, s.train_count, 0, 0);
+  TrainTestData data;
+  try {
+    data = fashion_mnist_or_shapes(args.data_dir, s.train_count, 0, 0);
+  } catch (const Error& broken) {  // present but unreadable; absent files give the shapes set
+    exit_on_broken_data(broken);
+  }
   if (data.synthetic) std::cerr << "# " << data.note.substr(0, data.note.find('\n')) << "\n";
   const int64_t n = std::min<int64_t>(s.attack_count, data.test.size());
   const Tensor x = data.test.inputs.narrow(0, 0, n).contiguous();

@@ -71,6 +71,13 @@ inline BenchArgs parse_bench_args(int argc, char** argv, const std::string& usag
   return parsed;
 }
 
+// Data files that are there but cannot be read: not the synthetic stand-in's case (that is only for
+// absent files, DatasetMissing), but an error naming the file; exit status 2.
+[[noreturn]] inline void exit_on_broken_data(const std::exception& e) {
+  std::fprintf(stderr, "the data files are there but cannot be read: %s\n", e.what());
+  std::exit(2);
+}
+
 // Median wall time of `reps` timed calls of fn after `warmup` untimed ones.
 inline double median_seconds(const std::function<void()>& fn, int warmup, int reps) {
   for (int i = 0; i < warmup; ++i) fn();
