@@ -289,8 +289,8 @@ void train_cell(Context& ctx) {
                                : ctx.smoke ? std::vector<int64_t>{4, 8, 8} : std::vector<int64_t>{8, 16, 32};
   if (ctx.has_flag("widths")) state.widths = args::parse_int_list("--widths", ctx.flag("widths"), 3, 1, 4096);
   std::vector<ch09::Dynamics> chosen;
-  for (const std::string& name :
-       args::parse_choice_list("--models", ctx.flag("models", full_run(ctx) ? kAllModels : "resnet,prescribed"), kModelNames))
+  const std::string models = ctx.flag("models", full_run(ctx) ? kAllModels : "resnet,prescribed");
+  for (const std::string& name : args::parse_choice_list("--models", models, kModelNames))
     chosen.push_back(ch09::parse_dynamics(name));
   const int64_t epochs = ctx.int_flag("epochs", full_run(ctx) ? 100 : ctx.pick(6, 1));
   const double lr = ctx.double_flag("lr", 0.01), margin = ctx.double_flag("margin", 0.07);
