@@ -2,8 +2,6 @@
 #include "autodiff/dot.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <fstream>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -11,6 +9,7 @@
 
 #include "autodiff/node.h"
 #include "autodiff/tape.h"
+#include "io/file_bytes.h"
 
 namespace stablenn {
 namespace {
@@ -121,19 +120,7 @@ std::string to_dot(const Var& root) {
 }
 
 void write_dot(const Var& root, const std::string& path) {
-  const std::string text = to_dot(root);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    SNN_CHECK(out.good(), "write_dot: cannot open '", tmp, "' for writing (does the folder exist?)");
-    out << text;
-    out.flush();
-    SNN_CHECK(out.good(), "write_dot: writing '", tmp, "' failed (disk full?)");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail("write_dot: cannot rename '", tmp, "' to '", path, "'");
-  }
+  write_file_atomic(path, to_dot(root));
 }
 
 }  // namespace stablenn

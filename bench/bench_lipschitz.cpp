@@ -29,7 +29,7 @@ namespace {
 Dataset training_set(const std::string& data_dir, int64_t count) {
   try {
     return load_fashion_mnist(Split::Train, data_dir, Subset::first(count));
-  } catch (const Error&) {
+  } catch (const DatasetMissing&) {  // absent; present but broken is an error (exit_on_broken_data)
     std::fprintf(stderr, "# fashion-mnist not found: timing synthetic images of the same shape\n");
     Generator g(0);
     Dataset d;
@@ -40,6 +40,8 @@ Dataset training_set(const std::string& data_dir, int64_t count) {
     d.labels = Tensor::from_int64(labels, {count});
     d.class_names.assign(10, "c");
     return d;
+  } catch (const Error& broken) {
+    stablenn::bench::exit_on_broken_data(broken);
   }
 }
 

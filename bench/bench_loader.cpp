@@ -37,9 +37,11 @@ using namespace stablenn::bench;
 Dataset load_or_synthesise(const char* what, const std::function<Dataset()>& load, Shape shape) {
   try {
     return load();
-  } catch (const Error& error) {
+  } catch (const DatasetMissing& error) {  // absent; present but broken is an error
     std::fprintf(stderr, "# %s not found, timing synthetic data of the same size:\n# %s\n", what,
                  error.what());
+  } catch (const Error& broken) {
+    stablenn::bench::exit_on_broken_data(broken);
   }
   Generator gen(0);
   Dataset data;

@@ -53,11 +53,6 @@ const char* kUsage =
     "[--quick] [--threads N] [--data-dir DIR] [--checkpoints DIR] [--work DIR] [--apgd-iterations N] "
     "[--restarts N] [--min-norm-steps N]";
 
-[[noreturn]] void usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s %s\n", argv0, kUsage);
-  std::exit(2);
-}
-
 std::string join(const std::vector<double>& v) {
   std::ostringstream os;
   os.precision(17);
@@ -68,39 +63,24 @@ std::string join(const std::vector<double>& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // --checkpoints, --work and the attack's settings are ours; the rest goes to parse_bench_args.
-  std::string checkpoints, work;
+  // --checkpoints, --work and the attack's settings are this benchmark's own flags.
+  const auto args = parse_bench_args(argc, argv, kUsage, {},
+                                     {{"checkpoints", true}, {"work", true}, {"apgd-iterations", true},
+                                      {"restarts", true}, {"min-norm-steps", true}});
+  const auto given = [&](const std::string& name) {
+    const auto it = args.extra.find(name);
+    return it == args.extra.end() ? std::string() : it->second;
+  };
+  std::string checkpoints = given("checkpoints"), work = given("work");
   Setup s;
-  const std::vector<std::pair<std::string, int64_t*>> settings = {
-      {"--apgd-iterations", &s.apgd_iterations}, {"--restarts", &s.restarts}, {"--min-norm-steps", &s.min_norm_steps}};
-  std::vector<char*> rest = {argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const bool takes_value = arg == "--checkpoints" || arg == "--work" ||
-                             std::any_of(settings.begin(), settings.end(), [&](const auto& p) { return p.first == arg; });
-    if (!takes_value) {
-      rest.push_back(argv[i]);
-      continue;
-    }
-    if (i + 1 >= argc) usage(argv[0]);
-    const std::string value = argv[++i];
-    if (arg == "--checkpoints" || arg == "--work") {
-      (arg == "--work" ? work : checkpoints) = value;
-      continue;
-    }
-    for (const auto& [name, target] : settings)
-      if (name == arg) {
-        char* end = nullptr;
-        const long long v = std::strtoll(value.c_str(), &end, 10);
-        if (value.empty() || *end != '\0' || v < 0 || v > 100000) {
-          std::fprintf(stderr, "%s: %s expects an integer in [0, 100000], got '%s'\n", argv[0], arg.c_str(),
-                       value.c_str());
-          return 2;
-        }
-        *target = v;
-      }
+  try {
+    for (const auto& [name, target] : std::vector<std::pair<std::string, int64_t*>>{
+             {"apgd-iterations", &s.apgd_iterations}, {"restarts", &s.restarts}, {"min-norm-steps", &s.min_norm_steps}})
+      if (args.extra.count(name)) *target = stablenn::args::parse_int("--" + name, given(name), 0, 100000);
+  } catch (const stablenn::args::UsageError& e) {
+    std::fprintf(stderr, "%s: %s\nusage: %s %s\n", argv[0], e.what(), argv[0], kUsage);
+    return 2;
   }
-  const auto args = parse_bench_args(static_cast<int>(rest.size()), rest.data(), kUsage);
   if (args.quick) {
     s.train_count = 5000; s.epochs = 2; s.attack_count = 200;
   }
@@ -113,7 +93,12 @@ int main(int argc, char** argv) {
   std::printf("# work folder: %s\n", work.c_str());
   std::fflush(stdout);  // the lines before the BENCH ones come minutes apart
 
-  const TrainTestData data = fashion_mnist_or_shapes(args.data_dir, s.train_count, 0, 0);
+  TrainTestData data;
+  try {
+    data = fashion_mnist_or_shapes(args.data_dir, s.train_count, 0, 0);
+  } catch (const Error& broken) {  // present but unreadable; absent files give the shapes set
+    exit_on_broken_data(broken);
+  }
   if (data.synthetic) std::cerr << "# " << data.note.substr(0, data.note.find('\n')) << "\n";
   const int64_t n = std::min<int64_t>(s.attack_count, data.test.size());
   const Tensor x = data.test.inputs.narrow(0, 0, n).contiguous();

@@ -40,7 +40,12 @@ int main(int argc, char** argv) {
     s.train_count = 5000; s.epochs = 2; s.attack_count = 200; s.pgd_iterations = 20;
   }
   const auto total_start = std::chrono::steady_clock::now();
-  const TrainTestData data = fashion_mnist_or_shapes(args.data_dir, s.train_count, 0, 0);
+  TrainTestData data;
+  try {
+    data = fashion_mnist_or_shapes(args.data_dir, s.train_count, 0, 0);
+  } catch (const Error& broken) {  // present but unreadable; absent files give the shapes set
+    exit_on_broken_data(broken);
+  }
   if (data.synthetic) std::cerr << "# " << data.note.substr(0, data.note.find('\n')) << "\n";
   const Tensor x = data.test.inputs.narrow(0, 0, s.attack_count);
   const Tensor y = data.test.labels.narrow(0, 0, s.attack_count);

@@ -39,7 +39,7 @@ Dataset training_set(const std::string& data_dir, bool quick) {
   Dataset data;
   try {
     data = load_fashion_mnist(Split::Train, data_dir, quick ? Subset::first(6000) : Subset::all());
-  } catch (const Error& e) {
+  } catch (const DatasetMissing&) {  // absent; present but broken is an error (exit_on_broken_data)
     std::fprintf(stderr, "# fashion-mnist not found: timing synthetic images of the same shape\n");
     const int64_t n = quick ? 6000 : 60000;
     Generator g(0);
@@ -49,6 +49,8 @@ Dataset training_set(const std::string& data_dir, bool quick) {
     for (auto& label : labels) label = g.randint(0, 10);
     data.labels = Tensor::from_int64(labels, {n});
     data.class_names = fashion_mnist_class_names();
+  } catch (const Error& broken) {
+    stablenn::bench::exit_on_broken_data(broken);
   }
   return data;
 }

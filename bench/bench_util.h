@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/parallel.h"
+#include "io/args.h"
 
 namespace stablenn::bench {
 
@@ -30,39 +32,50 @@ struct BenchArgs {
   bool quick = false;    // --quick: smaller sizes and fewer repetitions (bench/run.sh --quick)
   std::string data_dir;  // --data-dir, resolved by data_dir_or_default
   std::string only;      // --only: one workload; empty: all
+  std::map<std::string, std::string> extra;  // the benchmark's own flags (`extra`), by name
 };
 
-// Parses argv and applies --threads N. `usage` is the synopsis after the program name; --data-dir is
-// accepted only when it names it, --only only with `only_choices`. Anything else prints the usage
-// line and exits with status 2.
+// Parses argv with io/args.h and applies --threads N. `usage` is the synopsis after the program
+// name; --data-dir is accepted only when it names it, --only only with `only_choices`, and the
+// benchmark's own flags are `extra` (their values land in BenchArgs::extra, unchecked). A bad
+// command line prints what is wrong and the usage line, and exits with status 2.
 inline BenchArgs parse_bench_args(int argc, char** argv, const std::string& usage,
-                                  const std::vector<std::string>& only_choices = {}) {
-  const auto fail = [&] {
-    std::fprintf(stderr, "usage: %s %s\n", argv[0], usage.c_str());
-    std::exit(2);
-  };
-  const bool takes_data_dir = usage.find("--data-dir") != std::string::npos;
-  BenchArgs args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (arg == "--quick") {
-      args.quick = true;
-    } else if (arg == "--threads" && has_value) {
-      const int threads = std::atoi(argv[++i]);
-      if (threads < 1) fail();
-      set_num_threads(threads);
-    } else if (arg == "--data-dir" && takes_data_dir && has_value) {
-      args.data_dir = argv[++i];
-    } else if (arg == "--only" && !only_choices.empty() && has_value) {
-      args.only = argv[++i];
-      if (std::find(only_choices.begin(), only_choices.end(), args.only) == only_choices.end()) fail();
-    } else {
-      fail();
+                                  const std::vector<std::string>& only_choices = {},
+                                  const std::vector<args::FlagSpec>& extra = {}) {
+  std::vector<args::FlagSpec> known = {{"quick", false}, {"threads", true}};
+  if (usage.find("--data-dir") != std::string::npos) known.push_back({"data-dir", true});
+  if (!only_choices.empty()) known.push_back({"only", true});
+  known.insert(known.end(), extra.begin(), extra.end());
+  BenchArgs parsed;
+  try {
+    for (const args::GivenFlag& flag : args::split_flags(argc, argv, known)) {
+      if (flag.name == "quick") {
+        parsed.quick = true;
+      } else if (flag.name == "threads") {
+        set_num_threads(static_cast<int>(args::parse_int("--threads", flag.value, 1, 4096)));
+      } else if (flag.name == "data-dir") {
+        if (!std::filesystem::is_directory(flag.value))
+          throw args::UsageError("--data-dir: '" + flag.value + "' is not an existing folder");
+        parsed.data_dir = flag.value;
+      } else if (flag.name == "only") {
+        parsed.only = args::parse_choice("--only", flag.value, only_choices);
+      } else {
+        parsed.extra[flag.name] = flag.value;
+      }
     }
+  } catch (const args::UsageError& e) {
+    std::fprintf(stderr, "%s: %s\nusage: %s %s\n", argv[0], e.what(), argv[0], usage.c_str());
+    std::exit(2);
   }
-  args.data_dir = data_dir_or_default(args.data_dir);
-  return args;
+  parsed.data_dir = data_dir_or_default(parsed.data_dir);
+  return parsed;
+}
+
+// Data files that are there but cannot be read: not the synthetic stand-in's case (that is only for
+// absent files, DatasetMissing), but an error naming the file; exit status 2.
+[[noreturn]] inline void exit_on_broken_data(const std::exception& e) {
+  std::fprintf(stderr, "the data files are there but cannot be read: %s\n", e.what());
+  std::exit(2);
 }
 
 // Median wall time of `reps` timed calls of fn after `warmup` untimed ones.

@@ -68,11 +68,13 @@ std::string find_dataset_folder(const std::string& dataset, const std::vector<st
   }
   std::ostringstream expected;
   for (const std::string& file : files) expected << "\n  " << file << "  (or " << file << ".gz)";
-  fail(dataset, ": dataset not found. Expected the files", expected.str(),
-       "\nin one of the folders searched:", searched.str(),
-       "\nTo get it (needs internet access): scripts/download_data.sh ./data ", dataset,
-       "\nor point --data-dir or the environment variable STABLENN_DATA at a folder holding ",
-       subfolders.front(), "/.");
+  std::ostringstream message;
+  message << dataset << ": dataset not found. Expected the files" << expected.str()
+          << "\nin one of the folders searched:" << searched.str()
+          << "\nTo get it (needs internet access): scripts/download_data.sh ./data " << dataset
+          << "\nor point --data-dir or the environment variable STABLENN_DATA at a folder holding "
+          << subfolders.front() << "/.";
+  throw DatasetMissing(message.str());
 }
 
 }  // namespace stablenn

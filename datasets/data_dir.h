@@ -8,7 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace stablenn {
+
+// Chapter 3: a dataset whose files are absent (not: present but broken, which throws a plain
+// Error). Programs fall back to synthetic data on this one only.
+class DatasetMissing : public Error {
+ public:
+  explicit DatasetMissing(const std::string& what) : Error(what) {}
+};
 
 // Chapter 3: one place searched, with where it came from ("--data-dir", "STABLENN_DATA", ...).
 struct DataRoot {
@@ -24,7 +33,7 @@ std::vector<DataRoot> data_search_roots(const std::string& data_dir_flag);
 std::string find_raw_or_gz(const std::string& folder, const std::string& name);
 
 // Chapter 3: the first folder <root>/<subfolder> (roots in search order, then `subfolders` in
-// order) that holds every one of `files` (raw or .gz). Throws stablenn::Error when none does; the
+// order) that holds every one of `files` (raw or .gz). Throws DatasetMissing when none does; the
 // message names the dataset, the files expected, every folder searched (and which files a folder
 // lacks when it holds some), and how to get the data with scripts/download_data.sh.
 std::string find_dataset_folder(const std::string& dataset, const std::vector<std::string>& subfolders,

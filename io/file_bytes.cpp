@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -54,7 +55,32 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   return bytes;
 }
 
+namespace {
+
+// Removes "<file>.tmp<PID>" files left next to `path` by writers that were killed mid-write: those
+// whose process no longer exists (a live writer's temporary file is left alone).
+void remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const std::string prefix = target.filename().string() + ".tmp";
+  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code error;
+  for (fs::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or unknown
+    std::error_code ignored;  // best effort: a file we cannot remove does not stop the write
+    fs::remove(it->path(), ignored);
+  }
+}
+
+}  // namespace
+
 void write_file_atomic(const std::string& path, const void* data, size_t size) {
+  remove_stale_temporaries(path);
   // The temporary name is unique per process, and in the same folder, so rename() is atomic.
   const std::string temporary = path + ".tmp" + std::to_string(static_cast<long long>(::getpid()));
   std::FILE* out = std::fopen(temporary.c_str(), "wb");

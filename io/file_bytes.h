@@ -13,8 +13,13 @@ namespace stablenn {
 std::vector<uint8_t> read_file_bytes(const std::string& path);
 
 // Chapter 3: writes `size` bytes to `path` through a temporary file in the same folder and a
-// rename, so a reader never sees a half-written file. Throws naming the file on failure.
+// rename, so a reader never sees a half-written file. Throws naming the file on failure. Temporary
+// files "<path>.tmp<PID>" of earlier writers that were killed mid-write are removed first. Every
+// file the project writes whole goes through here (the CSV log, which grows row by row, does not).
 void write_file_atomic(const std::string& path, const void* data, size_t size);
+inline void write_file_atomic(const std::string& path, const std::string& text) {
+  write_file_atomic(path, text.data(), text.size());
+}
 
 // Chapter 3: true when `path` names an existing regular file.
 bool file_exists(const std::string& path);

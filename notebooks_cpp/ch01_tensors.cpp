@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <functional>
 #include <iomanip>
 #include <iostream>
@@ -13,17 +12,8 @@
 #include <vector>
 
 #include "core/stablenn_core.h"
+#include "io/image_io.h"
 #include "notebooks_cpp/harness.h"
-
-// stb_image_write's functions become static to this file, so no other library's copy can clash.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb_image_write.h>
-#pragma GCC diagnostic pop
 
 using namespace stablenn;
 using stablenn::notebook::Cell;
@@ -52,20 +42,6 @@ void describe(const std::string& name, const Tensor& t) {
             << std::setw(10) << shape_str(t.shape()) << "  strides " << std::setw(11)
             << shape_str(t.strides()) << "  offset " << std::setw(2) << t.offset()
             << "  contiguous " << yes_no(t.is_contiguous()) << "\n";
-}
-
-// Writes a [H, W] tensor with values in [0, 1] as a grey PNG, atomically (temp file + rename).
-void write_grey_png(const Tensor& image, const std::string& path) {
-  SNN_CHECK(image.dim() == 2, "write_grey_png: expected a [H, W] image, got ", shape_str(image.shape()));
-  const int h = static_cast<int>(image.size(0)), w = static_cast<int>(image.size(1));
-  std::vector<unsigned char> pixels(static_cast<size_t>(h) * w);
-  const std::vector<double> values = image.to_vector();
-  for (size_t i = 0; i < pixels.size(); ++i)
-    pixels[i] = static_cast<unsigned char>(std::lround(255.0 * std::clamp(values[i], 0.0, 1.0)));
-  const std::string temp = path + ".tmp";
-  SNN_CHECK(stbi_write_png(temp.c_str(), w, h, 1, pixels.data(), w) != 0,
-            "write_grey_png: cannot write '", temp, "'");
-  std::filesystem::rename(temp, path);
 }
 
 // ---- cell 1 ----
@@ -310,7 +286,7 @@ void convolution(Context& ctx) {
   magnitude = magnitude / std::max(1e-12, amax(magnitude).item());
   Tensor picture = concat({image.select(0, 0).select(0, 0), magnitude}, 1);  // [side, 2*side]
   const std::string path = ctx.out_path("ch01_edges.png");
-  write_grey_png(picture, path);
+  save_png(path, picture);  // atomically, like every file the project writes
   std::cout << "  wrote " << path << " (left: the image, right: |Sobel edges| by conv2d)\n";
 }
 

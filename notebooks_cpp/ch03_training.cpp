@@ -1,7 +1,8 @@
 // notebooks_cpp/ch03_training.cpp — chapter 3, "Training a network": an MLP (784-256-256-10, ReLU)
-// on Fashion-MNIST with Adam and a cosine learning-rate decay, the training loop with its progress
-// bar, CSV log and checkpoints, loss and accuracy curves, the misclassified test images, reloading a
-// checkpoint, and what a diverging run looks like. Without the data it runs on the synthetic shapes.
+// on Fashion-MNIST with Adam and a cosine learning-rate decay: the training loop written out, then
+// the Trainer (the same loop with a progress bar, CSV log and checkpoints), loss and accuracy curves,
+// the misclassified test images, reloading a checkpoint, and what a diverging run looks like.
+// Without the data it runs on the synthetic shapes.
 // Read along in book/03-training.md. Run: build/notebooks_cpp/ch03_training [--step] [--smoke]
 #include <algorithm>
 #include <chrono>
@@ -35,6 +36,7 @@ namespace {
 struct Chapter {
   bool have_data = false, real_data = false;
   Dataset train, test;
+  double loop_accuracy = 0;  // the hand-written loop's model (cell 3)
   std::vector<double> mean, std;
   std::shared_ptr<Sequential> model;
   bool trained = false;
@@ -50,24 +52,28 @@ std::string checkpoint_path(const Context& ctx) { return ctx.out_path("ch03_mlp.
 // ---- cell 1: the data ----
 void ensure_data(Context& ctx) {
   if (state.have_data) return;
-  const Subset train_subset = ctx.smoke ? Subset::first(2000, true) : Subset::all();
-  const Subset test_subset = ctx.smoke ? Subset::first(500, true) : Subset::all();
-  try {
-    state.train = load_fashion_mnist(Split::Train, ctx.data_dir, train_subset);
-    state.test = load_fashion_mnist(Split::Test, ctx.data_dir, test_subset);
-    state.real_data = true;
-  } catch (const Error& e) {
-    std::string message = e.what();  // names the files and every folder searched
-    for (size_t at = message.find('\n'); at != std::string::npos; at = message.find('\n', at + 5))
-      message.replace(at, 1, "\n    ");
-    std::cout << "  Fashion-MNIST was not found:\n    " << message << "\n"
-              << "  Running on the synthetic shapes instead (the numbers below are NOT Fashion-MNIST's).\n";
-    Generator g(ctx.seed + 1);
-    state.train = make_shapes(ctx.pick(20000, 2000), g);
-    state.test = make_shapes(ctx.pick(4000, 500), g);
-    state.train.name = "shapes/train";
-    state.test.name = "shapes/test";
-  }
+  const TrainTestData data = notebook::real_or_synthetic(
+      "Fashion-MNIST",
+      [&] {
+        TrainTestData real;
+        real.train = load_fashion_mnist(Split::Train, ctx.data_dir,
+                                        ctx.smoke ? Subset::first(2000, true) : Subset::all());
+        real.test = load_fashion_mnist(Split::Test, ctx.data_dir,
+                                       ctx.smoke ? Subset::first(500, true) : Subset::all());
+        return real;
+      },
+      [&] {
+        TrainTestData synthetic;
+        Generator g(ctx.seed + 1);
+        synthetic.train = make_shapes(ctx.pick(20000, 2000), g);
+        synthetic.test = make_shapes(ctx.pick(4000, 500), g);
+        synthetic.train.name = "shapes/train";
+        synthetic.test.name = "shapes/test";
+        return synthetic;
+      });
+  state.train = data.train;
+  state.test = data.test;
+  state.real_data = !data.synthetic;
   channel_mean_std(state.train.inputs, state.mean, state.std);
   state.have_data = true;
 }
@@ -130,8 +136,31 @@ LoaderOptions loader_options(const Context& ctx, int64_t batch, bool shuffle) {
   return options;
 }
 
+// ---- cell 3: the training loop, written out ----
+void training_loop(Context& ctx) {
+  ensure_data(ctx);
+  Generator g(ctx.seed);
+  const std::shared_ptr<Sequential> model = make_mlp(g);  // the same start as cell 2's model
+  const DataLoader train(state.train, loader_options(ctx, 128, true));
+  Adam adam(model->parameters(), 1e-3);
+  EpochReader batches = train.epoch(0);  // one epoch: every training image once, shuffled
+  Batch batch;
+  for (int64_t step = 1; batches.next(batch); ++step) {
+    adam.zero_grad();                                      // forget the last step's gradients
+    const Var logits = (*model)(Var(batch.inputs));        // forward: [128, 10] scores
+    const Var loss = cross_entropy(logits, batch.labels);  // one number: how wrong
+    SNN_CHECK(std::isfinite(loss.item()), "step ", step, ": the loss is ", loss.item(),
+              "; stopping before it reaches the weights");  // finite check
+    backward(loss);                                        // d loss / d every parameter
+    adam.step();                                           // move each parameter downhill
+    if (step % 100 == 0 || step == train.num_batches())
+      std::cout << "  step " << std::setw(4) << step << "  loss " << std::setprecision(4) << loss.item() << "\n";
+  }
+  state.loop_accuracy = evaluate(*model, DataLoader(state.test, loader_options(ctx, 1000, false)), nullptr).accuracy;
+  std::cout << "  after one epoch: test accuracy " << std::setprecision(4) << 100 * state.loop_accuracy << " %\n";
+}
 
-
+// ---- cell 4: the Trainer ----
 void train_model(Context& ctx) {
   ensure_data(ctx);
   if (!state.model) the_model(ctx);
@@ -163,23 +192,19 @@ void train_model(Context& ctx) {
 void ensure_trained(Context& ctx) {
   if (state.trained) return;
   ensure_data(ctx);
-  if (file_exists(checkpoint_path(ctx))) {
-    try {
-      Generator g(ctx.seed);
-      state.model = make_mlp(g);
-      load_checkpoint(checkpoint_path(ctx), *state.model);
-      state.test_eval = evaluate(*state.model, DataLoader(state.test, loader_options(ctx, 1000, false)), nullptr);
-      state.trained = true;
-      std::cout << "  (using the model saved in " << checkpoint_path(ctx) << " by an earlier run)\n";
-      return;
-    } catch (const Error& e) {
-      std::cout << "  (" << checkpoint_path(ctx) << " does not fit: " << e.what() << "; training afresh)\n";
-    }
-  }
-  train_model(ctx);
+  notebook::load_or_train(
+      checkpoint_path(ctx),
+      [&] {
+        Generator g(ctx.seed);
+        state.model = make_mlp(g);
+        load_checkpoint(checkpoint_path(ctx), *state.model);
+        state.test_eval = evaluate(*state.model, DataLoader(state.test, loader_options(ctx, 1000, false)), nullptr);
+        state.trained = true;
+      },
+      [&] { train_model(ctx); });
 }
 
-// ---- cell 4: curves ----
+// ---- cell 5: curves ----
 void curves(Context& ctx) {
   ensure_trained(ctx);
   const auto& history = state.result.history;
@@ -218,7 +243,7 @@ void curves(Context& ctx) {
                         : ": no gap yet (the training numbers average over the epoch's improving network).\n");
 }
 
-// ---- cell 5: mistakes ----
+// ---- cell 6: mistakes ----
 void mistakes(Context& ctx) {
   ensure_trained(ctx);
   const Dataset& test = state.test;
@@ -256,7 +281,7 @@ void mistakes(Context& ctx) {
   std::cout << "  wrote " << path << "\n";
 }
 
-// ---- cell 6: checkpoints ----
+// ---- cell 7: checkpoints ----
 void checkpoints(Context& ctx) {
   ensure_trained(ctx);
   const std::string path = checkpoint_path(ctx);
@@ -288,7 +313,7 @@ void checkpoints(Context& ctx) {
   }
 }
 
-// ---- cell 7: divergence ----
+// ---- cell 8: divergence ----
 void divergence(Context& ctx) {
   ensure_data(ctx);
   Generator g(ctx.seed + 7);
@@ -311,7 +336,7 @@ void divergence(Context& ctx) {
             << ": the bad loss was caught before backward() and step() could spread it.\n";
 }
 
-// ---- cell 8: results ----
+// ---- cell 9: results ----
 void results(Context& ctx) {
   ensure_trained(ctx);
   const bool trained_here = !state.result.history.empty();
@@ -341,9 +366,13 @@ int main(int argc, char** argv) {
        "A multilayer perceptron: flatten the image to 784 numbers, two hidden layers of 256 ReLU units,\n"
        "10 logits. Module::summary runs one forward pass to list the output shapes.",
        the_model},
-      {"Training",
-       "Each step: logits = model(x), loss = cross_entropy(logits, y), backward, Adam step. The Trainer\n"
-       "shows a progress bar, logs every epoch to CSV, evaluates on the test set and checkpoints.",
+      {"The training loop",
+       "Every training loop is this one: for each batch, forward, loss, check that the loss is finite,\n"
+       "backward, optimiser step. One epoch of it, written out, on a fresh copy of the model.",
+       training_loop},
+      {"The Trainer",
+       "The same loop (its step is train_step in train/trainer.cpp) plus what a long run needs: epochs\n"
+       "with a cosine decay, a progress bar, a CSV log, test evaluation after each epoch and checkpoints.",
        train_model},
       {"Loss and accuracy curves",
        "The CSV log drawn as two line plots; the distance between the train and test curves is the\n"
@@ -366,8 +395,8 @@ int main(int argc, char** argv) {
   return stablenn::notebook::run_chapter(
       argc, argv,
       {3, "Training a network", "book/03-training.md",
-       {{"epochs", true, "training epochs (default 10; 2 with --smoke)"},
-        {"batch", true, "batch size (default 128)"},
-        {"lr", true, "Adam learning rate (default 1e-3)"}}},
+       {{"epochs", true, "training epochs (default 10; 2 with --smoke)", args::whole_number(1, 100000)},
+        {"batch", true, "batch size (default 128)", args::whole_number(1, 1 << 20)},
+        {"lr", true, "Adam learning rate (default 1e-3)", args::number(0, 1e6)}}},
       cells);
 }

@@ -70,8 +70,12 @@ struct Run {
   int64_t forward_nfe = 0, backward_nfe = 0;
 };
 
-Dataset g_train, g_test;
-std::vector<Run> g_runs;
+// What the cells share.
+struct Chapter {
+  Dataset train, test;
+  std::vector<Run> runs;
+};
+Chapter state;
 
 NeuralOdeOptions rk4_options(int64_t steps, GradientMethod method) {
   NeuralOdeOptions o;
@@ -133,14 +137,14 @@ void resnets_are_euler(Context& ctx) {
 // ---- cell 2 ----
 void spirals(Context& ctx) {
   Generator g(ctx.seed + 2);
-  g_train = make_spirals(ctx.pick(1000, 200), 0.02, g);
-  g_test = make_spirals(ctx.pick(1000, 200), 0.02, g);
+  state.train = make_spirals(ctx.pick(1000, 200), 0.02, g);
+  state.test = make_spirals(ctx.pick(1000, 200), 0.02, g);
   ScatterPlot plot;
   plot.title = "two spirals (training set)";
-  plot.points = g_train.inputs;
-  plot.labels = g_train.labels;
+  plot.points = state.train.inputs;
+  plot.labels = state.train.labels;
   plot.save(ctx.out_path("ch05_spirals.png"));
-  std::cout << "  " << g_train.inputs.size(0) << " training and " << g_test.inputs.size(0)
+  std::cout << "  " << state.train.inputs.size(0) << " training and " << state.test.inputs.size(0)
             << " test points, 1.5 turns; wrote " << ctx.out_path("ch05_spirals.png") << "\n";
 }
 
@@ -150,9 +154,9 @@ void compare_gradients(Context& ctx) {
   // solve exactly; the adjoint solves the continuous adjoint equation, so the two differ by the solver's
   // error. Float64 here so that rounding does not hide the O(h^4) trend.
   Generator g(ctx.seed + 3);
-  const int64_t n = std::min<int64_t>(g_train.inputs.size(0), 250);  // a subset: float64 is for accuracy
-  const Var x(g_train.inputs.narrow(0, 0, n).to(DType::Float64));
-  const Tensor labels = g_train.labels.narrow(0, 0, n);
+  const int64_t n = std::min<int64_t>(state.train.inputs.size(0), 250);  // a subset: float64 is for accuracy
+  const Var x(state.train.inputs.narrow(0, 0, n).to(DType::Float64));
+  const Tensor labels = state.train.labels.narrow(0, 0, n);
   std::cout << "  solver                 rel. difference   graph after forward (MiB): backprop   adjoint\n";
   auto row = [&](const std::string& name, NeuralOdeOptions options) {
     std::vector<double> grads[2];
@@ -193,12 +197,12 @@ Run train(Context& ctx, const std::string& name, const NeuralOdeOptions& options
   run.model = std::make_shared<SpiralOdeClassifier>(2, 32, options, init);
   SpiralOdeClassifier& model = *run.model;
   Adam optimizer(model.parameters(), 1e-2);
-  const Var x(g_train.inputs);
+  const Var x(state.train.inputs);
   const int64_t steps = ctx.pick(500, 15);
   const auto start = std::chrono::steady_clock::now();
   for (int64_t step = 1; step <= steps; ++step) {
     optimizer.zero_grad();
-    const Var loss = cross_entropy(model(x), g_train.labels);
+    const Var loss = cross_entropy(model(x), state.train.labels);
     if (step == 1) run.graph_mib = graph_mib();
     backward(loss);
     optimizer.step();
@@ -214,7 +218,7 @@ Run train(Context& ctx, const std::string& name, const NeuralOdeOptions& options
   run.backward_nfe /= steps;
   NoGrad no_grad;
   model.eval();
-  run.accuracy = accuracy(model(Var(g_test.inputs)).value(), g_test.labels);
+  run.accuracy = accuracy(model(Var(state.test.inputs)).value(), state.test.labels);
   std::cout << "  " << name << ": test accuracy " << std::setprecision(1) << 100 * run.accuracy << " %, "
             << std::setprecision(2) << run.seconds << " s, " << run.forward_nfe << " f-evaluations forward and "
             << run.backward_nfe << " augmented evaluations backward per step\n";
@@ -222,34 +226,34 @@ Run train(Context& ctx, const std::string& name, const NeuralOdeOptions& options
 }
 
 void train_both(Context& ctx) {
-  g_runs.clear();
-  g_runs.push_back(train(ctx, "RK4 10 steps, backprop", rk4_options(10, GradientMethod::kBackprop)));
-  g_runs.push_back(train(ctx, "RK4 10 steps, adjoint", rk4_options(10, GradientMethod::kAdjoint)));
+  state.runs.clear();
+  state.runs.push_back(train(ctx, "RK4 10 steps, backprop", rk4_options(10, GradientMethod::kBackprop)));
+  state.runs.push_back(train(ctx, "RK4 10 steps, adjoint", rk4_options(10, GradientMethod::kAdjoint)));
   NeuralOdeOptions dp;
   dp.solver.tableau = dormand_prince();
   dp.solver.adaptive = true;
   dp.solver.adaptive_options.rtol = 1e-4;
   dp.solver.adaptive_options.atol = 1e-6;
   dp.solver.gradient = GradientMethod::kAdjoint;
-  if (!ctx.smoke) g_runs.push_back(train(ctx, "Dopri5 rtol 1e-4, adjoint", dp));
+  if (!ctx.smoke) state.runs.push_back(train(ctx, "Dopri5 rtol 1e-4, adjoint", dp));
 }
 
 // ---- cell 5 ----
 void trajectories(Context& ctx) {
-  SpiralOdeClassifier& model = *g_runs.front().model;
+  SpiralOdeClassifier& model = *state.runs.front().model;
   NoGrad no_grad;
   ScatterPlot regions;
   regions.title = "decision regions (RK4, backprop)";
-  regions.points = g_test.inputs;
-  regions.labels = g_test.labels;
+  regions.points = state.test.inputs;
+  regions.labels = state.test.labels;
   regions.classify = [&](const Tensor& grid) { return model(Var(grid)).value(); };
   regions.region_resolution = static_cast<int>(ctx.pick(120, 40));  // each grid point is one ODE solve
   regions.save(ctx.out_path("ch05_regions.png"));
 
   // Trajectories of a subset of the test points: state coordinates 0 and 1, and the logit margin of
   // the head read out at every time (how the classes separate along the flow).
-  const int64_t shown = std::min<int64_t>(g_test.inputs.size(0), 120);
-  const Tensor x = g_test.inputs.narrow(0, 0, shown);
+  const int64_t shown = std::min<int64_t>(state.test.inputs.size(0), 120);
+  const Tensor x = state.test.inputs.narrow(0, 0, shown);
   const int64_t points = model.block->options.solver.steps * 4;
   const Tensor z0 = model.augment(Var(x)).value();
   NeuralOde& block = *model.block;
@@ -269,7 +273,7 @@ void trajectories(Context& ctx) {
   margin.title = "logit margin along the flow";
   margin.x_label = "t";
   margin.y_label = "logit(class 1) - logit(class 0)";
-  const std::vector<double> label_values = g_test.labels.to_vector();
+  const std::vector<double> label_values = state.test.labels.to_vector();
   const std::vector<int64_t> labels(label_values.begin(), label_values.end());
   for (int64_t i = 0; i < shown; ++i) {
     Series path, m;
@@ -316,7 +320,7 @@ void trajectories(Context& ctx) {
 // ---- cell 6 ----
 void summary(Context&) {
   std::cout << "  method                        test acc.   time (s)   f-evals fwd/bwd per step   graph (MiB)\n";
-  for (const Run& r : g_runs)
+  for (const Run& r : state.runs)
     std::cout << "  " << std::left << std::setw(28) << r.name << std::right << std::fixed << std::setprecision(1)
               << std::setw(9) << 100 * r.accuracy << " %" << std::setw(11) << std::setprecision(2) << r.seconds
               << std::setw(16) << r.forward_nfe << " / " << std::setw(6) << r.backward_nfe << std::setw(14)

@@ -217,9 +217,12 @@ LoaderOptions loader_options(const Context& ctx, int64_t batch, bool shuffle) {
 
 void ensure_data(Context& ctx) {
   if (state.have_data) return;
-  state.data = fashion_mnist_or_shapes(ctx.data_dir, ctx.int_flag("train-size", ctx.pick(30000, 1000)),
-                                       ctx.pick(10000, 500), ctx.seed);
-  if (!state.data.note.empty()) std::cout << "  " << state.data.note << "\n";
+  const int64_t train_count = ctx.int_flag("train-size", ctx.pick(30000, 1000)), test_count = ctx.pick(10000, 500);
+  state.data = notebook::real_or_synthetic(
+      "Fashion-MNIST",
+      [&] { return load_fashion_mnist_subsets(ctx.data_dir, train_count, test_count, ctx.seed); },
+      [&] { return shapes_stand_in(train_count, test_count, ctx.seed); });
+  if (!state.data.synthetic) std::cout << "  " << state.data.note << "\n";
   state.have_data = true;
 }
 
@@ -269,22 +272,18 @@ void train_cell(Context& ctx) {
 void ensure_trained(Context& ctx) {
   if (state.trained) return;
   ensure_data(ctx);
-  if (file_exists(checkpoint_path(ctx))) {
-    try {
-      Generator g(ctx.seed);
-      if (ctx.smoke) state.config.width = 64, state.config.blocks = 2;
-      state.config.width = ctx.int_flag("width", state.config.width);
-      state.config.blocks = ctx.int_flag("blocks", state.config.blocks);
-      state.model = ch07::make_nonexpansive_mlp(state.config, g);
-      load_checkpoint(checkpoint_path(ctx), *state.model);
-      state.trained = true;
-      std::cout << "  (using the model saved in " << checkpoint_path(ctx) << " by an earlier run)\n";
-      return;
-    } catch (const Error& e) {
-      std::cout << "  (" << checkpoint_path(ctx) << " does not fit: " << e.what() << "; training afresh)\n";
-    }
-  }
-  train_cell(ctx);
+  notebook::load_or_train(
+      checkpoint_path(ctx),
+      [&] {
+        Generator g(ctx.seed);
+        if (ctx.smoke) state.config.width = 64, state.config.blocks = 2;
+        state.config.width = ctx.int_flag("width", state.config.width);
+        state.config.blocks = ctx.int_flag("blocks", state.config.blocks);
+        state.model = ch07::make_nonexpansive_mlp(state.config, g);
+        load_checkpoint(checkpoint_path(ctx), *state.model);
+        state.trained = true;
+      },
+      [&] { train_cell(ctx); });
 }
 
 // ---- cell 6: certificates ----
@@ -373,11 +372,11 @@ int main(int argc, char** argv) {
   return stablenn::notebook::run_chapter(
       argc, argv,
       {7, "Designing 1-Lipschitz networks", "book/07-lipschitz-networks.md",
-       {{"epochs", true, "training epochs (default 30; 1 with --smoke)"},
-        {"train-size", true, "training images (default 30000; 1000 with --smoke)"},
-        {"width", true, "width of the blocks (default 256; 64 with --smoke)"},
-        {"blocks", true, "gradient-step blocks (default 5; 2 with --smoke)"},
-        {"temperature", true, "logit temperature of the loss (default 16)"},
-        {"lr", true, "Adam learning rate (default 1e-3)"}}},
+       {{"epochs", true, "training epochs (default 30; 1 with --smoke)", args::whole_number(1, 100000)},
+        {"train-size", true, "training images (default 30000; 1000 with --smoke)", args::whole_number(1, 60000)},
+        {"width", true, "width of the blocks (default 256; 64 with --smoke)", args::whole_number(1, 65536)},
+        {"blocks", true, "gradient-step blocks (default 5; 2 with --smoke)", args::whole_number(1, 1000)},
+        {"temperature", true, "logit temperature of the loss (default 16)", args::number(1e-6, 1e6)},
+        {"lr", true, "Adam learning rate (default 1e-3)", args::number(0, 1e6)}}},
       cells);
 }

@@ -14,7 +14,6 @@
 
 #include "datasets/fallback.h"
 #include "datasets/loader.h"
-#include "io/file_bytes.h"
 #include "layers/activations.h"
 #include "layers/linear.h"
 #include "layers/losses.h"
@@ -27,6 +26,7 @@
 #include "robust/lipschitz.h"
 #include "robust/robust_eval.h"
 #include "train/checkpoint.h"
+#include "train/csv_log.h"
 #include "train/progress.h"
 #include "train/trainer.h"
 #include "notebooks_cpp/ch08_models.h"
@@ -54,7 +54,8 @@ struct Model {
 
 constexpr AttackProtocol kProtocols[2] = {AttackProtocol::kStrong, AttackProtocol::kChapter};
 
-struct State {
+// What the cells share.
+struct Chapter {
   Setup setup;
   bool run_protocol[2] = {true, true};  // --attack: strong, chapter or both
   TrainTestData data;
@@ -62,21 +63,22 @@ struct State {
   std::vector<Model> models;
   std::vector<double> certified;
 };
+Chapter state;
 
 // Trains `m`, or resumes/reuses its checkpoint (which records the epochs done).
-void train_or_load(Model& m, const State& st, Context& ctx) {
+void train_or_load(Model& m, Context& ctx) {
   TrainerOptions to;
   to.checkpoint_path = ctx.out_path(m.file);
   to.resume = !ctx.has_flag("retrain");
   to.csv_path = ctx.out_path(m.file + ".csv");
   to.label = m.name;
   const auto start = std::chrono::steady_clock::now();
-  const TrainResult r = train_model(*m.net, m.loss, st.data.train, st.data.test, st.setup, ctx.seed, to);
+  const TrainResult r = train_model(*m.net, m.loss, state.data.train, state.data.test, state.setup, ctx.seed, to);
   m.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   m.loaded = r.history.empty();
   SNN_CHECK(!r.diverged, m.name, ": ", r.message);
   m.net->eval();
-  m.clean = accuracy(predict_logits(*m.net, st.data.test.inputs), st.data.test.labels);
+  m.clean = accuracy(predict_logits(*m.net, state.data.test.inputs), state.data.test.labels);
   std::cout << m.name << ": test accuracy " << std::fixed << std::setprecision(1) << 100 * m.clean
             << " % (" << (m.loaded ? "loaded from " + to.checkpoint_path + "; --retrain trains again"
                                    : "trained in " + format_duration(m.train_seconds))
@@ -93,18 +95,19 @@ std::string percent(double v) {
 
 int main(int argc, char** argv) {
   using namespace stablenn::notebook;
-  State st;
   return run_chapter(
       argc, argv,
       {8, "Adversarial robustness: the toy example", "book/08-robustness.md",
        {{"retrain", false, "train both models again even when their checkpoints exist"},
-        {"epochs", true, "training epochs (default 30)"},
-        {"train-size", true, "training images (default 30000)"},
-        {"attack-size", true, "test images attacked (default 1000)"},
-        {"attack", true, "strong, chapter or both (default both): which evaluation to run"},
-        {"pgd-iterations", true, "iterations of the chapter's CE-PGD (default 100)"},
-        {"apgd-iterations", true, "iterations per APGD run of the strong evaluation (default 100)"},
-        {"restarts", true, "extra APGD-margin runs from random starts (default 1)"},
+        {"epochs", true, "training epochs (default 30)", args::whole_number(1, 100000)},
+        {"train-size", true, "training images (default 30000)", args::whole_number(1, 60000)},
+        {"attack-size", true, "test images attacked (default 1000)", args::whole_number(1, 10000)},
+        {"attack", true, "strong, chapter or both (default both): which evaluation to run",
+         args::one_of({"strong", "chapter", "both"})},
+        {"pgd-iterations", true, "iterations of the chapter's CE-PGD (default 100)", args::whole_number(1, 100000)},
+        {"apgd-iterations", true, "iterations per APGD run of the strong evaluation (default 100)",
+         args::whole_number(1, 100000)},
+        {"restarts", true, "extra APGD-margin runs from random starts (default 1)", args::whole_number(1, 1000)},
         {"save-adversarial", true, "FILE: write each model's verified adversarial examples to "
                                    "FILE with _resnet/_nonexpansive before the extension"}}},
       {
@@ -112,7 +115,7 @@ int main(int argc, char** argv) {
                    "test set; 1,000 test images will be attacked. Without the data files the "
                    "synthetic shapes set stands in, and the program says so.",
            [&](Context& ctx) {
-             Setup& s = st.setup;
+             Setup& s = state.setup;
              if (ctx.smoke) {
                s.train_count = 1024; s.attack_count = 64; s.epochs = 2; s.width = 64;
                s.blocks = 2; s.pgd_iterations = 5; s.apgd_iterations = 5; s.min_norm_steps = 10;
@@ -124,19 +127,20 @@ int main(int argc, char** argv) {
              s.pgd_iterations = ctx.int_flag("pgd-iterations", s.pgd_iterations);
              s.apgd_iterations = ctx.int_flag("apgd-iterations", s.apgd_iterations);
              s.restarts = ctx.int_flag("restarts", s.restarts);
-             const std::string attack = ctx.flag("attack", "both");
-             SNN_CHECK(attack == "both" || attack == "strong" || attack == "chapter",
-                       "--attack: expected strong, chapter or both, got '", attack, "'");
-             st.run_protocol[0] = attack != "chapter";
-             st.run_protocol[1] = attack != "strong";
-             st.data = fashion_mnist_or_shapes(ctx.data_dir, s.train_count,
-                                               ctx.smoke ? 512 : 0, ctx.seed);
-             std::cout << st.data.note << "\n";
-             const int64_t n = std::min<int64_t>(s.attack_count, st.data.test.size());
-             st.attack_x = st.data.test.inputs.narrow(0, 0, n);
-             st.attack_y = st.data.test.labels.narrow(0, 0, n);
-             std::cout << "train " << shape_str(st.data.train.inputs.shape()) << ", test "
-                       << shape_str(st.data.test.inputs.shape()) << ", attacked " << n << "\n";
+             const std::string attack = ctx.flag("attack", "both");  // checked by args::one_of
+             state.run_protocol[0] = attack != "chapter";
+             state.run_protocol[1] = attack != "strong";
+             const int64_t test_count = ctx.smoke ? 512 : 0;
+             state.data = real_or_synthetic(
+                 "Fashion-MNIST",
+                 [&] { return load_fashion_mnist_subsets(ctx.data_dir, s.train_count, test_count, ctx.seed); },
+                 [&] { return shapes_stand_in(s.train_count, test_count, ctx.seed); });
+             if (!state.data.synthetic) std::cout << state.data.note << "\n";
+             const int64_t n = std::min<int64_t>(s.attack_count, state.data.test.size());
+             state.attack_x = state.data.test.inputs.narrow(0, 0, n);
+             state.attack_y = state.data.test.labels.narrow(0, 0, n);
+             std::cout << "train " << shape_str(state.data.train.inputs.shape()) << ", test "
+                       << shape_str(state.data.test.inputs.shape()) << ", attacked " << n << "\n";
            }},
           {"Two networks of the same layout",
            "Both flatten the image, lift it to 256 features, apply 5 blocks and a linear head. The "
@@ -145,46 +149,46 @@ int main(int argc, char** argv) {
            "whose step size adapts to ‖A‖, so the whole map from pixels to logits is 1-Lipschitz.",
            [&](Context& ctx) {
              Generator g(ctx.seed + 1);
-             const Setup& s = st.setup;
-             const std::string tag = std::string(st.data.synthetic ? "shapes" : "fmnist") + "_" +
+             const Setup& s = state.setup;
+             const std::string tag = std::string(state.data.synthetic ? "shapes" : "fmnist") + "_" +
                                      std::to_string(s.train_count) + "_w" + std::to_string(s.width) +
                                      "_e" + std::to_string(s.epochs) + "_s" + std::to_string(ctx.seed);
-             st.models.resize(2);
-             st.models[0].name = st.models[0].short_name = "ResNet";
-             st.models[0].key = "resnet";
-             st.models[0].kind = Kind::kResNet;
-             st.models[0].file = "ch08_resnet_" + tag + ".safetensors";
-             st.models[0].net = make_resnet(s, g);
-             st.models[1].name = "non-expansive";
-             st.models[1].short_name = "non-exp";
-             st.models[1].key = "nonexpansive";
-             st.models[1].kind = Kind::kNonexpansive;
-             st.models[1].file = "ch08_nonexpansive_" + tag + ".safetensors";
-             st.models[1].net = make_nonexpansive(s, g);
-             st.models[1].loss = temperature_cross_entropy(s.temperature);
-             for (Model& m : st.models) std::cout << m.name << ":\n" << m.net->summary({1, 1, 28, 28});
+             state.models.resize(2);
+             state.models[0].name = state.models[0].short_name = "ResNet";
+             state.models[0].key = "resnet";
+             state.models[0].kind = Kind::kResNet;
+             state.models[0].file = "ch08_resnet_" + tag + ".safetensors";
+             state.models[0].net = make_resnet(s, g);
+             state.models[1].name = "non-expansive";
+             state.models[1].short_name = "non-exp";
+             state.models[1].key = "nonexpansive";
+             state.models[1].kind = Kind::kNonexpansive;
+             state.models[1].file = "ch08_nonexpansive_" + tag + ".safetensors";
+             state.models[1].net = make_nonexpansive(s, g);
+             state.models[1].loss = temperature_cross_entropy(s.temperature);
+             for (Model& m : state.models) std::cout << m.name << ":\n" << m.net->summary({1, 1, 28, 28});
            }},
           {"Training",
            "Adam (lr 1e-3, cosine decay), batch 128. The ResNet minimises plain cross-entropy; the "
            "1-Lipschitz network's logits move little, so its cross-entropy is taken of 16·logits. "
            "Checkpoints are written every epoch and reused on the next run.",
            [&](Context& ctx) {
-             for (Model& m : st.models) train_or_load(m, st, ctx);
+             for (Model& m : state.models) train_or_load(m, ctx);
            }},
           {"Lipschitz bounds",
            "The bound of the non-expansive network is the product of its layers' bounds, computed "
            "from exact spectral norms; the ResNet's product bound is huge, and meaningless.",
            [&](Context&) {
-             for (Model& m : st.models) {
+             for (Model& m : state.models) {
                m.lipschitz = lipschitz_bound(*m.net);
                std::cout << m.name << ": Lipschitz bound " << m.lipschitz << "\n";
              }
              // What the guarantee costs: each Euler sub-step is two products with A (Ax, Aᵀσ).
-             Sequential& ne = *st.models[1].net;
+             Sequential& ne = *state.models[1].net;
              ne.eval();
              {
                NoGrad no_grad;
-               ne(Var(st.attack_x.narrow(0, 0, 1)));
+               ne(Var(state.attack_x.narrow(0, 0, 1)));
              }
              std::cout << "non-expansive: Euler sub-steps per block in evaluation:";
              for (int64_t n : ch07::substeps_per_block(ne)) std::cout << " " << n;
@@ -199,16 +203,16 @@ int main(int argc, char** argv) {
            "counts as robust at that eps and every smaller one. Every adversarial example is checked before it counts: norm <= "
            "eps, pixels in [0, 1], misclassified by a float64 copy of the network.",
            [&](Context& ctx) {
-             for (Model& m : st.models)
+             for (Model& m : state.models)
                for (int p = 0; p < 2; ++p) {
-                 if (!st.run_protocol[p]) continue;
+                 if (!state.run_protocol[p]) continue;
                  ProgressOptions po;
                  po.label = std::string(attack_protocol_name(kProtocols[p])) + " " + m.name;
                  po.step_name = "stage";
-                 const int64_t stages = ((st.attack_x.size(0) + 249) / 250) * static_cast<int64_t>(st.setup.eps.size());
+                 const int64_t stages = ((state.attack_x.size(0) + 249) / 250) * static_cast<int64_t>(state.setup.eps.size());
                  ProgressBar bar(stages, po);
                  const auto start = std::chrono::steady_clock::now();
-                 m.reports[p] = evaluate_model(*m.net, m.kind, st.attack_x, st.attack_y, st.setup, kProtocols[p],
+                 m.reports[p] = evaluate_model(*m.net, m.kind, state.attack_x, state.attack_y, state.setup, kProtocols[p],
                                                [&](int64_t done, int64_t) { bar.update(done, 0, {}); });
                  bar.finish({});
                  m.attack_seconds[p] =
@@ -223,27 +227,27 @@ int main(int argc, char** argv) {
                    std::cout << m.name << ": " << m.reports[p].rejected
                              << " candidate(s) misclassified in float32 but not in float64 did not count\n";
                }
-             const Model& ne = st.models[1];
-             st.certified = certified_accuracy_curve(predict_logits(*ne.net, st.attack_x), st.attack_y,
-                                                     ne.lipschitz, st.setup.eps);
+             const Model& ne = state.models[1];
+             state.certified = certified_accuracy_curve(predict_logits(*ne.net, state.attack_x), state.attack_y,
+                                                     ne.lipschitz, state.setup.eps);
              // A certificate that an attack beats would be a bug in one of them: stop, do not print it.
-             if (st.run_protocol[0])
-               for (size_t i = 0; i < st.setup.eps.size(); ++i)
-                 SNN_CHECK(st.certified[i] <= ne.reports[0].accuracy[i], "certified accuracy ",
-                           st.certified[i], " exceeds the strong attack's ", ne.reports[0].accuracy[i],
-                           " at eps ", st.setup.eps[i], ": the Lipschitz bound or the attack is wrong");
+             if (state.run_protocol[0])
+               for (size_t i = 0; i < state.setup.eps.size(); ++i)
+                 SNN_CHECK(state.certified[i] <= ne.reports[0].accuracy[i], "certified accuracy ",
+                           state.certified[i], " exceeds the strong attack's ", ne.reports[0].accuracy[i],
+                           " at eps ", state.setup.eps[i], ": the Lipschitz bound or the attack is wrong");
              if (ctx.has_flag("save-adversarial")) {
                const std::string file = ctx.flag("save-adversarial");
                const size_t dot = file.rfind('.');
                const bool ext = dot != std::string::npos && file.find('/', dot) == std::string::npos;
-               for (const Model& m : st.models)
+               for (const Model& m : state.models)
                  for (int p = 0; p < 2; ++p) {
-                   if (!st.run_protocol[p]) continue;
+                   if (!state.run_protocol[p]) continue;
                    const std::string tag = "_" + m.key + (p == 1 ? "_chapter" : "");
                    const std::string path = ext ? file.substr(0, dot) + tag + file.substr(dot) : file + tag;
                    RobustnessOptions o;
                    o.protocol = kProtocols[p];
-                   save_adversarial(path, m.reports[p], st.attack_x, st.attack_y, o);
+                   save_adversarial(path, m.reports[p], state.attack_x, state.attack_y, o);
                    std::cout << "wrote " << path << "\n";
                  }
              }
@@ -255,29 +259,29 @@ int main(int argc, char** argv) {
            "model, with its l2 norm.",
            [&](Context& ctx) {
              LinePlot plot;
-             plot.title = "robustness to l2 attacks" + std::string(st.data.synthetic ? " (synthetic data)" : "");
+             plot.title = "robustness to l2 attacks" + std::string(state.data.synthetic ? " (synthetic data)" : "");
              plot.x_label = "eps (l2 norm of the perturbation)";
              plot.y_label = "accuracy";
              plot.y_range = std::make_pair(0.0, 1.0);
              const Marker markers[2][2] = {{Marker::Circle, Marker::Cross}, {Marker::Triangle, Marker::Plus}};
-             for (size_t mi = 0; mi < st.models.size(); ++mi)
+             for (size_t mi = 0; mi < state.models.size(); ++mi)
                for (int p = 0; p < 2; ++p)
-                 if (st.run_protocol[p])
-                   plot.add(st.models[mi].name + (p == 0 ? " (strong)" : " (chapter's PGD)"), st.setup.eps,
-                            st.models[mi].reports[p].accuracy, markers[mi][p]);
-             plot.add("non-expansive (certified)", st.setup.eps, st.certified, Marker::Square);
+                 if (state.run_protocol[p])
+                   plot.add(state.models[mi].name + (p == 0 ? " (strong)" : " (chapter's PGD)"), state.setup.eps,
+                            state.models[mi].reports[p].accuracy, markers[mi][p]);
+             plot.add("non-expansive (certified)", state.setup.eps, state.certified, Marker::Square);
              plot.save(ctx.out_path("ch08_robustness.png"));
              // the smallest verified adversarial examples of the first images
-             const int p = st.run_protocol[0] ? 0 : 1;
-             const int64_t k = std::min<int64_t>(8, st.attack_x.size(0));
-             const Tensor x = st.attack_x.narrow(0, 0, k), y = st.attack_y.narrow(0, 0, k);
+             const int p = state.run_protocol[0] ? 0 : 1;
+             const int64_t k = std::min<int64_t>(8, state.attack_x.size(0));
+             const Tensor x = state.attack_x.narrow(0, 0, k), y = state.attack_y.narrow(0, 0, k);
              const std::vector<int64_t> labels = y.to_int64();
              std::vector<Tensor> rows = {x};
              CaptionedImageGrid grid;
-             const auto& names = st.data.test.class_names;
+             const auto& names = state.data.test.class_names;
              for (int64_t i = 0; i < k; ++i) grid.captions.push_back(names[labels[i]]);
              grid.caption_colors.assign(k, Color{0, 0, 0});
-             for (Model& m : st.models) {
+             for (Model& m : state.models) {
                const Tensor adv = m.reports[p].adversarial.narrow(0, 0, k);
                const std::vector<int64_t> pred = argmax(predict_logits(*m.net, adv), 1).to_int64();
                rows.push_back(adv);
@@ -298,44 +302,42 @@ int main(int argc, char** argv) {
              std::cout << "wrote " << ctx.out_path("ch08_robustness.png") << " and "
                        << ctx.out_path("ch08_adversarial_examples.png") << "\n";
            }},
-          {"Results", "The table of the experiment; also written to ch08_results.csv (accuracies in [0, 1]).",
+          {"Results",
+           "The table of the experiment; also written to ch08_results.csv (accuracies in [0, 1]; nan where "
+           "an evaluation was not run).",
            [&](Context& ctx) {
-             std::ostringstream table, csv;
+             std::ostringstream table;
              const std::vector<std::string> columns = {"eps", "resnet_chapter", "resnet_strong", "nonexpansive_chapter",
                                                        "nonexpansive_strong", "certified"};
-             for (size_t c = 0; c < columns.size(); ++c) {
-               table << std::left << std::setw(c == 0 ? 8 : 22) << columns[c];
-               csv << (c ? "," : "") << columns[c];
-             }
+             for (size_t c = 0; c < columns.size(); ++c) table << std::left << std::setw(c == 0 ? 8 : 22) << columns[c];
              table << "\n";
-             csv << "\n";
-             for (size_t i = 0; i < st.setup.eps.size(); ++i) {
-               table << std::setw(8) << st.setup.eps[i];
-               csv << st.setup.eps[i];
-               for (const Model& m : st.models)
+             CsvLog csv(ctx.out_path("ch08_results.csv"));
+             for (size_t i = 0; i < state.setup.eps.size(); ++i) {
+               table << std::setw(8) << state.setup.eps[i];
+               Metrics row = {{columns[0], state.setup.eps[i]}};
+               for (const Model& m : state.models)
                  for (int p : {1, 0}) {  // chapter, then strong, as in the header
-                   const bool ran = st.run_protocol[p];
+                   const bool ran = state.run_protocol[p];
                    table << std::setw(22) << (ran ? percent(m.reports[p].accuracy[i]) + " %" : "-");
-                   csv << ",";
-                   if (ran) csv << m.reports[p].accuracy[i];
+                   row.push_back({columns[row.size()], ran ? m.reports[p].accuracy[i] : NAN});
                  }
-               table << percent(st.certified[i]) << " %\n";
-               csv << "," << st.certified[i] << "\n";
+               table << percent(state.certified[i]) << " %\n";
+               row.push_back({columns[row.size()], state.certified[i]});
+               csv.write(row);
              }
-             for (const Model& m : st.models) {
+             for (const Model& m : state.models) {
                table << m.name << ": clean test accuracy " << percent(m.clean) << " %, Lipschitz bound "
                      << std::setprecision(7) << m.lipschitz << ", training "
                      << (m.loaded ? "loaded" : format_duration(m.train_seconds));
                for (int p = 0; p < 2; ++p)
-                 if (st.run_protocol[p])
+                 if (state.run_protocol[p])
                    table << ", " << attack_protocol_name(kProtocols[p]) << " evaluation "
                          << format_duration(m.attack_seconds[p]);
                table << "\n";
              }
              std::cout << table.str();
-             const std::string path = ctx.out_path("ch08_results.csv"), text = csv.str();
-             write_file_atomic(path, text.data(), text.size());
-             if (st.data.synthetic) std::cout << "\n(Synthetic data: " << st.data.note.substr(0, 60) << "...)\n";
+             if (state.data.synthetic)
+               std::cout << "\n(Synthetic data: Fashion-MNIST was not found, these are not the book's numbers.)\n";
            }},
       });
 }

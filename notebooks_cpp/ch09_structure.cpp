@@ -246,30 +246,40 @@ Chapter state;
 
 bool full_run(const Context& ctx) { return ctx.has_flag("full"); }
 
+const std::vector<std::string> kModelNames = {"resnet", "nonexpansive", "prescribed", "flexible"};
+const char* const kAllModels = "resnet,nonexpansive,prescribed,flexible";
+
 void ensure_data(Context& ctx) {
   if (state.have_data) return;
   const int64_t train_count = ctx.int_flag("train-size", full_run(ctx) ? 50000 : ctx.pick(4000, 256));
   const int64_t test_count = ctx.int_flag("test-size", full_run(ctx) ? 10000 : ctx.pick(1000, 128));
-  try {
-    state.train = load_cifar10(Split::Train, ctx.data_dir,
-                               train_count >= 50000 ? Subset::all() : Subset::random(train_count, ctx.seed, true));
-    state.test = load_cifar10(Split::Test, ctx.data_dir,
-                              test_count >= 10000 ? Subset::all() : Subset::random(test_count, ctx.seed, true));
+  const TrainTestData data = notebook::real_or_synthetic(
+      "CIFAR-10",
+      [&] {
+        TrainTestData real;
+        real.train = load_cifar10(Split::Train, ctx.data_dir,
+                                  train_count >= 50000 ? Subset::all() : Subset::random(train_count, ctx.seed, true));
+        real.test = load_cifar10(Split::Test, ctx.data_dir,
+                                 test_count >= 10000 ? Subset::all() : Subset::random(test_count, ctx.seed, true));
+        return real;
+      },
+      [&] {
+        // Shapes at 32x32 in three equal channels.
+        TrainTestData synthetic;
+        ShapesOptions so;
+        so.image_size = 32;
+        Generator g(ctx.seed + 7);
+        for (Dataset* d : {&synthetic.train, &synthetic.test}) {
+          *d = make_shapes(d == &synthetic.train ? train_count : test_count, g, so);
+          d->inputs = d->inputs.expand({d->size(), 3, 32, 32}).contiguous();
+        }
+        return synthetic;
+      });
+  state.train = data.train;
+  state.test = data.test;
+  state.synthetic = data.synthetic;
+  if (!state.synthetic)
     std::cout << "  CIFAR-10: " << state.train.size() << " training and " << state.test.size() << " test images\n";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    std::cout << "  CIFAR-10 was not found (" << message.substr(0, message.find('\n')) << ").\n"
-              << "  Running on SYNTHETIC shapes at 32x32 in three equal channels instead; the numbers are not\n"
-              << "  CIFAR-10's. Get the data with scripts/download_data.sh cifar-10 (or --data-dir DIR).\n";
-    ShapesOptions so;
-    so.image_size = 32;
-    Generator g(ctx.seed + 7);
-    for (Dataset* d : {&state.train, &state.test}) {
-      *d = make_shapes(d == &state.train ? train_count : test_count, g, so);
-      d->inputs = d->inputs.expand({d->size(), 3, 32, 32}).contiguous();
-    }
-    state.synthetic = true;
-  }
   state.have_data = true;
 }
 
@@ -277,19 +287,11 @@ void train_cell(Context& ctx) {
   ensure_data(ctx);
   state.widths = full_run(ctx) ? std::vector<int64_t>{32, 64, 128}
                                : ctx.smoke ? std::vector<int64_t>{4, 8, 8} : std::vector<int64_t>{8, 16, 32};
-  if (ctx.has_flag("widths")) {
-    std::stringstream ss(ctx.flag("widths"));
-    std::string item;
-    state.widths.clear();
-    while (std::getline(ss, item, ',')) state.widths.push_back(std::stoll(item));
-    SNN_CHECK(state.widths.size() == 3, "--widths expects three numbers like 32,64,128");
-  }
+  if (ctx.has_flag("widths")) state.widths = args::parse_int_list("--widths", ctx.flag("widths"), 3, 1, 4096);
   std::vector<ch09::Dynamics> chosen;
-  {
-    std::stringstream ss(ctx.flag("models", full_run(ctx) ? "resnet,nonexpansive,prescribed,flexible" : "resnet,prescribed"));
-    std::string item;
-    while (std::getline(ss, item, ',')) chosen.push_back(ch09::parse_dynamics(item));
-  }
+  const std::string models = ctx.flag("models", full_run(ctx) ? kAllModels : "resnet,prescribed");
+  for (const std::string& name : args::parse_choice_list("--models", models, kModelNames))
+    chosen.push_back(ch09::parse_dynamics(name));
   const int64_t epochs = ctx.int_flag("epochs", full_run(ctx) ? 100 : ctx.pick(6, 1));
   const double lr = ctx.double_flag("lr", 0.01), margin = ctx.double_flag("margin", 0.07);
   const double ortho = ctx.double_flag("ortho", 1e-4);
@@ -437,15 +439,17 @@ int main(int argc, char** argv) {
       argc, argv,
       {9, "Structure-preserving architectures", "book/09-structure-preserving.md",
        {{"full", false, "the paper's sizes: widths 32/64/128, 50,000 images, 100 epochs, all four models"},
-        {"models", true, "comma list of resnet, nonexpansive, prescribed, flexible (default resnet,prescribed)"},
-        {"widths", true, "stage widths, e.g. 32,64,128 (default 8,16,32; 4,8,8 with --smoke)"},
-        {"epochs", true, "training epochs (default 6; 1 with --smoke; 100 with --full)"},
-        {"train-size", true, "training images (default 4000)"},
-        {"test-size", true, "test images (default 1000)"},
-        {"attack-size", true, "test images attacked (default 200)"},
-        {"pgd-steps", true, "iterations of the strong attack (default 50)"},
-        {"lr", true, "SGD learning rate (default 0.01)"},
-        {"margin", true, "hinge margin (default 0.07)"},
-        {"ortho", true, "weight of the orthogonality penalty (default 1e-4)"}}},
+        {"models", true, "comma list of resnet, nonexpansive, prescribed, flexible (default resnet,prescribed)",
+         args::some_of(kModelNames)},
+        {"widths", true, "stage widths, e.g. 32,64,128 (default 8,16,32; 4,8,8 with --smoke)",
+         args::whole_numbers(3, 1, 4096)},
+        {"epochs", true, "training epochs (default 6; 1 with --smoke; 100 with --full)", args::whole_number(1, 100000)},
+        {"train-size", true, "training images (default 4000)", args::whole_number(1, 50000)},
+        {"test-size", true, "test images (default 1000)", args::whole_number(1, 10000)},
+        {"attack-size", true, "test images attacked (default 200)", args::whole_number(1, 10000)},
+        {"pgd-steps", true, "iterations of the strong attack (default 50)", args::whole_number(1, 100000)},
+        {"lr", true, "SGD learning rate (default 0.01)", args::number(0, 1e6)},
+        {"margin", true, "hinge margin (default 0.07)", args::number(0, 1e6)},
+        {"ortho", true, "weight of the orthogonality penalty (default 1e-4)", args::number(0, 1e6)}}},
       cells);
 }

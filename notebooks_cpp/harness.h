@@ -11,12 +11,22 @@
 //
 // Flags (all chapters): --step, --smoke, --cell N, --out DIR, --threads N, --seed S, --data-dir DIR,
 // --help, plus chapter-specific flags declared in ChapterInfo::extra_flags and read with ctx.flag().
+// Every flag is checked before the first cell runs (io/args.h): a bad value, an --out folder that
+// cannot be written or a --data-dir that does not exist stops the program with exit status 2.
+//
+// What the cells of a chapter share (data, models, results) lives in one struct at file scope,
+// `struct Chapter { ... }; Chapter state;`, so a cell reads like a notebook cell: it uses `state`.
+// The data of a chapter comes through real_or_synthetic(), a trained model through load_or_train().
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "core/error.h"
+#include "datasets/fallback.h"
+#include "io/args.h"
 
 namespace stablenn::notebook {
 
@@ -49,11 +59,14 @@ struct Cell {
   std::function<void(Context&)> run;
 };
 
-// A chapter-specific flag: "--name" (boolean) or "--name VALUE" (takes_value).
+// A chapter-specific flag: "--name" (boolean) or "--name VALUE" (takes_value). `check` validates
+// the value before any cell runs, e.g. args::whole_number(1) or args::one_of({"a", "b"}); a value
+// flag without one is free text (a file name).
 struct ExtraFlag {
   std::string name;  // without the leading dashes
   bool takes_value;
   std::string help;
+  args::ValueCheck check = {};
 };
 
 // Chapter 1: who the program is.
@@ -66,7 +79,30 @@ struct ChapterInfo {
 
 // Chapter 1: parses the flags, prints the banner (version, BLAS library, thread counts), runs the
 // selected cells and returns the process exit code. An exception in a cell is reported with the
-// cell's title and gives exit code 1; bad flags print the usage and give exit code 2.
+// cell's title and gives exit code 1; bad flags print the usage and give exit code 2, and so does a
+// DataError (input files that are there but broken).
 int run_chapter(int argc, char** argv, const ChapterInfo& info, const std::vector<Cell>& cells);
+
+// Chapter 3: data files that exist but cannot be read. Unlike missing files, which the synthetic
+// stand-in replaces, this stops the program with exit status 2: a broken download must not pass
+// silently for "no data".
+class DataError : public Error {
+ public:
+  explicit DataError(const std::string& what) : Error(what) {}
+};
+
+// Chapter 3: the chapter's data. `load_real` reads the real dataset; when its files are absent
+// (it throws DatasetMissing) the program says so loudly, naming the folders searched, and uses
+// `make_synthetic()` instead (marked synthetic, the message kept in `note`). Any other error of
+// `load_real` means the files are there but broken: DataError naming the dataset and the problem.
+TrainTestData real_or_synthetic(const std::string& dataset,
+                                const std::function<TrainTestData()>& load_real,
+                                const std::function<TrainTestData()>& make_synthetic);
+
+// Chapter 3: a trained model for a cell that needs one. When `checkpoint` exists, `load` builds the
+// model and reads it (a checkpoint that does not fit the model throws, and is reported); otherwise,
+// or when loading failed, `train` trains it (and writes the checkpoint). Returns true when loaded.
+bool load_or_train(const std::string& checkpoint, const std::function<void()>& load,
+                   const std::function<void()>& train);
 
 }  // namespace stablenn::notebook

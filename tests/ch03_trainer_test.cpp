@@ -233,5 +233,31 @@ TEST(Ch03Trainer, AllFiniteAndBadOptions) {
   EXPECT_THROW(per_example.fit(train), Error);
 }
 
+// train_step is the loop's step: a finite loss moves the weights, a non-finite one stops before
+// backward and the optimiser, leaving them exactly as they were.
+TEST(TrainStep, MovesOnFiniteLossStopsOnNonFinite) {
+  auto model = make_mlp(1);
+  SGD sgd(model->parameters(), 0.1);
+  const DataLoader loader = moons_loader(64, 2, false);  // the reader refers to it
+  EpochReader reader = loader.epoch(0);
+  Batch batch;
+  ASSERT_TRUE(reader.next(batch));
+  const std::vector<Tensor> before = snapshot(*model);
+  const StepResult good = train_step(*model, sgd, [](const Var& z, const Tensor& y) { return cross_entropy(z, y); },
+                                     batch);
+  EXPECT_TRUE(good.finite);
+  EXPECT_TRUE(std::isfinite(good.loss));
+  EXPECT_EQ(good.logits.shape(), (Shape{32, 2}));
+  EXPECT_FALSE(same_values(before, snapshot(*model)));
+  const std::vector<Tensor> after_good = snapshot(*model);
+  const StepResult bad = train_step(
+      *model, sgd,
+      [](const Var& z, const Tensor& y) { return mul(cross_entropy(z, y), std::numeric_limits<double>::quiet_NaN()); },
+      batch);
+  EXPECT_FALSE(bad.finite);
+  EXPECT_TRUE(std::isnan(bad.loss));
+  EXPECT_TRUE(same_values(after_good, snapshot(*model)));
+}
+
 }  // namespace
 }  // namespace stablenn

@@ -97,6 +97,21 @@ EvalResult evaluate(Module& model, const DataLoader& data, const LossFunction& l
   return result;
 }
 
+StepResult train_step(Module& model, Optimizer& optimizer, const LossFunction& loss_fn,
+                      const Batch& batch, double clip) {
+  StepResult step;
+  optimizer.zero_grad();
+  step.logits = model(Var(batch.inputs));
+  const Var loss = loss_fn(step.logits, batch.labels);
+  step.loss = checked_loss_value(loss);
+  step.finite = std::isfinite(step.loss);
+  if (!step.finite) return step;  // before backward and step: a bad loss never reaches the weights
+  backward(loss);
+  if (clip > 0) clip_grad_norm(model.parameters(), clip);
+  optimizer.step();
+  return step;
+}
+
 Trainer::Trainer(Module& model, Optimizer& optimizer, LossFunction loss_fn, TrainerOptions trainer_options)
     : options(std::move(trainer_options)), model_(model), optimizer_(optimizer), loss_fn_(std::move(loss_fn)) {
   if (!loss_fn_) loss_fn_ = [](const Var& z, const Tensor& y) { return cross_entropy(z, y); };
@@ -135,7 +150,6 @@ TrainResult Trainer::fit(const DataLoader& train, const DataLoader* test) {
   std::ostream& out = options.out ? *options.out : null_stream();
   const int64_t batches = train.num_batches();
   ProgressBar bar(std::max<int64_t>(1, batches), bar_options, out);
-  const std::vector<Var> params = model_.parameters();
   std::vector<int64_t> predicted;
 
   for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
@@ -149,11 +163,9 @@ TrainResult Trainer::fit(const DataLoader& train, const DataLoader* test) {
     while (reader.next(batch)) {
       ++batch_number;
       const int64_t b = batch.labels.size(0);
-      optimizer_.zero_grad();
-      const Var logits = model_(Var(batch.inputs));
-      const Var loss = loss_fn_(logits, batch.labels);
-      const double loss_value = checked_loss_value(loss);
-      if (!std::isfinite(loss_value)) {
+      const StepResult step = train_step(model_, optimizer_, loss_fn_, batch, options.clip_grad_norm);
+      const double loss_value = step.loss;
+      if (!step.finite) {
         bar.finish({{"loss", seen ? loss_sum / double(seen) : loss_value}});
         result.diverged = true;
         result.diverged_epoch = epoch;
@@ -176,11 +188,8 @@ TrainResult Trainer::fit(const DataLoader& train, const DataLoader* test) {
         result.seconds = seconds_since(fit_start);
         return result;
       }
-      backward(loss);
-      if (options.clip_grad_norm > 0) clip_grad_norm(params, options.clip_grad_norm);
-      optimizer_.step();
       loss_sum += loss_value * double(b);
-      correct += count_correct(logits.value(), batch.labels, predicted);
+      correct += count_correct(step.logits.value(), batch.labels, predicted);
       seen += b;
       bar.update(batch_number, b, {{"loss", loss_sum / double(seen)}, {"acc", double(correct) / double(seen)}});
     }

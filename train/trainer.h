@@ -74,6 +74,22 @@ struct TrainerOptions {
   std::function<void(const EpochResult&)> on_epoch_end;
 };
 
+// Chapter 3: one step of the loop. `logits` and `loss` of the batch; `finite` false means the
+// loss was NaN or infinite and the step stopped before backward and the optimiser, so the weights
+// are untouched.
+struct StepResult {
+  Var logits;
+  double loss = 0;
+  bool finite = true;
+};
+
+// Chapter 3: the step every training loop repeats, and the heart of Trainer::fit (chapter 3's
+// "training loop" cell writes the same lines out): zero_grad; logits = model(x);
+// loss = loss_fn(logits, y); stop here if the loss is not finite; backward(loss); clip the joint
+// gradient norm to `max_grad_norm` when > 0; optimizer.step().
+StepResult train_step(Module& model, Optimizer& optimizer, const LossFunction& loss_fn,
+                      const Batch& batch, double max_grad_norm = 0);
+
 // Chapter 3: the fraction correct and mean loss of `model` over every batch of `data` (epoch 0 of
 // the loader), in evaluation mode and without recording; restores the model's mode afterwards.
 EvalResult evaluate(Module& model, const DataLoader& data, const LossFunction& loss_fn);
@@ -81,7 +97,8 @@ EvalResult evaluate(Module& model, const DataLoader& data, const LossFunction& l
 // Chapter 3: true when every value of `t` is finite.
 bool all_finite(const Tensor& t);
 
-// Chapter 3: the training-loop helper.
+// Chapter 3: the training loop of train_step plus what a long run needs: epochs, a progress bar, a
+// CSV log, evaluation after each epoch, checkpoints, resuming, and a clean stop on divergence.
 class Trainer {
  public:
   // The default loss is cross_entropy without label smoothing.
