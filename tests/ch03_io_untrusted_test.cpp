@@ -171,6 +171,24 @@ TEST(UntrustedImages, GoodJpegsDecodeAndDamagedOnesAreRefused) {
   EXPECT_HAS(decode_error(cut), "cannot read the JPEG image");
 }
 
+TEST(UntrustedImages, PngAlphaIsDroppedAndDamagedPngsAreRefused) {
+  TempDir dir;
+  // RGBA written by save_png reads back as its RGB channels (alpha dropped, not blended).
+  std::vector<double> values;
+  for (int k = 0; k < 4 * 3 * 2; ++k) values.push_back((k * 11 % 256) / 255.0);
+  const Tensor rgba = Tensor::from_vector(values, {4, 3, 2});
+  save_png(dir.file("rgba.png"), rgba);
+  const Tensor back = load_image(dir.file("rgba.png"));
+  ASSERT_EQ(back.shape(), (Shape{3, 3, 2}));
+  EXPECT_EQ(back.to_floats(), rgba.narrow(0, 0, 3).contiguous().to_floats());
+  // Cut short, or with a flipped byte in the pixel data: libpng's error, naming the file.
+  Bytes png = datasets_test::read_raw(dir.file("rgba.png"));
+  const Bytes cut(png.begin(), png.begin() + static_cast<long>(png.size()) - 20);
+  EXPECT_HAS(decode_error(cut), "input.img: cannot read the PNG image");
+  png[png.size() - 20] ^= 0x55;  // inside the IDAT chunk: its CRC no longer matches
+  EXPECT_HAS(decode_error(png), "input.img: cannot read the PNG image");
+}
+
 // ---- bounded decompression ----
 
 // Writes `header` followed by `zeros` zero bytes as a gzip file, without holding them in memory.
