@@ -1,6 +1,7 @@
 // fuzz/fuzz_checkpoint.cpp — safetensors bytes (decode_safetensors), then, when they decode, the
 // same file as a checkpoint of a small model with its Adam state (load_checkpoint) and its
 // "epoch" metadata (checkpoint_integer) (issue 15).
+#include "fuzz/fuzz_model.h"
 #include "fuzz/fuzz_util.h"
 #include "io/safetensors.h"
 #include "train/checkpoint.h"

@@ -12,7 +12,7 @@
 
 #include <jpeglib.h>
 
-#include "fuzz/fuzz_util.h"
+#include "fuzz/fuzz_model.h"
 #include "io/file_bytes.h"
 #include "io/image_io.h"
 #include "io/safetensors.h"

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include <jpeglib.h>
+#include <jerror.h>  // after jpeglib.h: the warning codes
 #include <png.h>
 
 // stb_image_write only writes our own PNGs; decoding goes through libpng and libjpeg-turbo, which
@@ -135,10 +136,19 @@ extern "C" void jpeg_error_exit(j_common_ptr info) {
   std::longjmp(manager->jump, 1);
 }
 
-// Warnings (msg_level -1: "Corrupt JPEG data", "Premature end of JPEG file") mean damaged data
-// that libjpeg would fill with grey: a damaged file is refused, not silently patched.
+// Warnings about damaged pixel data ("Premature end of JPEG file", "Corrupt JPEG data: bad
+// Huffman code", ...) mean libjpeg would fill the rest with grey: such a file is refused, not
+// silently patched. Other warnings (an unknown JFIF version, extra bytes before a marker) are
+// harmless and ignored.
 extern "C" void jpeg_emit_message(j_common_ptr info, int msg_level) {
-  if (msg_level < 0) jpeg_error_exit(info);
+  if (msg_level >= 0) return;  // trace messages
+  switch (info->err->msg_code) {
+    case JWRN_JPEG_EOF: case JWRN_HIT_MARKER: case JWRN_HUFF_BAD_CODE: case JWRN_ARITH_BAD_CODE:
+    case JWRN_MUST_RESYNC: case JWRN_BOGUS_PROGRESSION: case JWRN_NOT_SEQUENTIAL:
+      jpeg_error_exit(info);  // does not return
+      return;
+    default: return;
+  }
 }
 
 // A progressive JPEG can declare thousands of tiny scans, each a pass over the image.
