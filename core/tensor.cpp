@@ -34,8 +34,15 @@ std::string shape_str(const Shape& shape) {
 }
 
 int64_t shape_numel(const Shape& shape) {
+  // A zero anywhere makes the product 0, whatever the other sizes: check for it first, so that
+  // e.g. [2^32, 2^31, 0] (a file can say so) is 0 and not an overflow on the way.
+  for (int64_t s : shape)
+    if (s == 0) return 0;
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape) {
+    SNN_CHECK(!__builtin_mul_overflow(n, s, &n), "shape ", shape_str(shape),
+              " has more elements than a 64-bit count holds");
+  }
   return n;
 }
 
@@ -102,7 +109,11 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
   for (int64_t s : shape) SNN_CHECK(s >= 0, "empty: negative size in shape ", shape_str(shape));
-  auto storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), dtype);
+  int64_t bytes = 0;
+  SNN_CHECK(!__builtin_mul_overflow(shape_numel(shape), int64_t(dtype_size(dtype)), &bytes),
+            "empty: shape ", shape_str(shape), " of ", dtype_name(dtype),
+            " needs more bytes than a 64-bit size holds");
+  auto storage = std::make_shared<Storage>(bytes, dtype);
   return Tensor(storage, shape, contiguous_strides(shape), 0);
 }
 

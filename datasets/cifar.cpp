@@ -12,6 +12,11 @@ namespace stablenn {
 namespace {
 constexpr int64_t kCifarSide = 32;
 constexpr int64_t kCifarPixels = 3 * kCifarSide * kCifarSide;  // 3072
+// The largest file of either dataset (CIFAR-100's train.bin) holds 50,000 records: no CIFAR file
+// may inflate to more, plus a margin so a few stray bytes get the "whole records" message.
+constexpr int64_t kCifarMaxRecords = 50000;
+constexpr uint64_t kCifarSizeMargin = 4096;
+constexpr uint64_t kMaxNamesFileBytes = 1 << 20;  // a class-name list is a few kilobytes
 }  // namespace
 
 const std::vector<std::string>& cifar10_class_names() {
@@ -85,7 +90,7 @@ Dataset read_cifar_files(const std::vector<std::string>& paths, CifarFormat form
   std::vector<int64_t> fine_labels, coarse_labels;
   for (const std::string& path : paths) {
     if (only_first && static_cast<int64_t>(all_records.size()) >= subset.count) break;
-    contents.push_back(read_file_bytes(path));
+    contents.push_back(read_file_bytes(path, kCifarMaxRecords * record_size + kCifarSizeMargin));
     const std::vector<uint8_t>& bytes = contents.back();
     const int64_t size = static_cast<int64_t>(bytes.size());
     SNN_CHECK(size > 0, path, ": empty file where CIFAR records were expected");
@@ -137,7 +142,7 @@ std::vector<std::string> read_names_or(const std::string& folder, const std::str
                                        const std::vector<std::string>& fallback) {
   const std::string path = find_raw_or_gz(folder, file);
   if (path.empty()) return fallback;
-  const std::vector<uint8_t> bytes = read_file_bytes(path);
+  const std::vector<uint8_t> bytes = read_file_bytes(path, kMaxNamesFileBytes);
   std::istringstream text(std::string(bytes.begin(), bytes.end()));
   std::vector<std::string> names;
   for (std::string line; std::getline(text, line);) {

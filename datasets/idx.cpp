@@ -21,9 +21,10 @@ std::string hex32(uint32_t value) {
   return text;
 }
 
-}  // namespace
-
-IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& path, int expected_ndims) {
+// Checks the magic number and the sizes at the start of `bytes`; returns the dimensions and the
+// number of data bytes they promise. Needs only the header (4 + 4 * ndims bytes).
+size_t parse_header(const std::vector<uint8_t>& bytes, const std::string& path, int expected_ndims,
+                    std::vector<int64_t>& dims) {
   const uint32_t expected_magic = 0x00000800u | static_cast<uint32_t>(expected_ndims);
   const char* kind = expected_ndims == 1 ? "labels" : "images";
   SNN_CHECK(bytes.size() >= 4, path, ": truncated IDX file: ", bytes.size(),
@@ -40,15 +41,25 @@ IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& path, int expe
   const size_t header = 4 + 4 * static_cast<size_t>(expected_ndims);
   SNN_CHECK(bytes.size() >= header, path, ": truncated IDX file: ", bytes.size(),
             " bytes, shorter than its ", header, "-byte header");
-  IdxArray out;
   size_t payload = 1;
+  dims.clear();
   for (int d = 0; d < expected_ndims; ++d) {
     const uint32_t size = read_big_endian(bytes.data() + 4 + 4 * d);
-    SNN_CHECK(size <= 0x7FFFFFFFu && (size == 0 || payload <= SIZE_MAX / size), path, ": size ",
-              size, " of dimension ", d, " is not plausible (corrupt header?)");
-    out.dims.push_back(size);
+    // Products checked against 2^62, so header + payload + margin never overflows either.
+    SNN_CHECK(size <= 0x7FFFFFFFu && (size == 0 || payload <= (size_t(1) << 62) / size), path,
+              ": size ", size, " of dimension ", d, " is not plausible (corrupt header?)");
+    dims.push_back(size);
     payload *= size;
   }
+  return payload;
+}
+
+}  // namespace
+
+IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& path, int expected_ndims) {
+  IdxArray out;
+  const size_t payload = parse_header(bytes, path, expected_ndims, out.dims);
+  const size_t header = 4 + 4 * static_cast<size_t>(expected_ndims);
   const size_t available = bytes.size() - header;
   SNN_CHECK(available >= payload, path, ": truncated IDX file: the header promises ", payload,
             " data bytes but only ", available, " follow");
@@ -60,7 +71,12 @@ IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& path, int expe
 }
 
 IdxArray read_idx(const std::string& path, int expected_ndims) {
-  return parse_idx(read_file_bytes(path), path, expected_ndims);
+  // The header first, then no more than it promises (plus a margin, so a few stray bytes get
+  // parse_idx's precise message): a gzip bomb is stopped at that size.
+  const size_t header = 4 + 4 * static_cast<size_t>(expected_ndims);
+  std::vector<int64_t> dims;
+  const size_t payload = parse_header(read_file_head(path, header), path, expected_ndims, dims);
+  return parse_idx(read_file_bytes(path, header + payload + kIdxSizeMargin), path, expected_ndims);
 }
 
 }  // namespace stablenn

@@ -17,6 +17,10 @@ struct IdxArray {
   const uint8_t* data() const { return bytes.data() + data_offset; }
 };
 
+// Chapter 3: how many bytes beyond what its header promises read_idx reads before it stops: a
+// file with more is refused without decompressing the rest.
+constexpr size_t kIdxSizeMargin = 4096;
+
 // Chapter 3: reads `path` (raw or .gz) and checks the magic number, the element type, that it has
 // `expected_ndims` dimensions and exactly as many data bytes as the sizes promise. Throws
 // stablenn::Error naming the file and what was wrong.

@@ -3,7 +3,7 @@
 //   root/cat/001.png, root/cat/002.jpg, root/dog/a.bmp, ...
 // Classes are the subfolders in alphabetical order (label 0 = first); files are taken in
 // alphabetical order within each class. Files that are not .png/.jpg/.jpeg/.bmp/.gif/.tga/.ppm/.pgm
-// are ignored.
+// are ignored; of these, only PNG and JPEG are read (load_image): the others are refused by name.
 #pragma once
 #include <string>
 

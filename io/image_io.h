@@ -1,4 +1,5 @@
-// io/image_io.h — reading and writing image files through stb_image (chapter 3).
+// io/image_io.h — reading PNG and JPEG files (libpng, libjpeg-turbo) and writing PNGs
+// (stb_image_write) (chapter 3).
 //
 // Images are float tensors [C, H, W] with values in [0, 1]: C = 1 (grey) or 3 (RGB), as the
 // datasets hold them. The plotting code (plot/) writes its figures through save_png_bytes.
@@ -10,10 +11,23 @@
 
 namespace stablenn {
 
-// Chapter 3: loads a PNG, JPEG, BMP (or any format stb_image reads) as [C, H, W] float32 in [0, 1].
-// channels: 1 (grey), 3 (RGB) or 0 (as stored: grey files give 1, colour files 3; alpha dropped).
-// Throws naming the file and stb_image's reason when it cannot be read.
-Tensor load_image(const std::string& path, int channels = 0);
+// Chapter 3: how large an image load_image accepts. Checked against the file's header before any
+// pixel buffer exists, so a small file declaring a huge image costs nothing.
+struct ImageLimits {
+  int64_t max_side = 16384;                // pixels per side
+  int64_t max_bytes = int64_t(512) << 20;  // the decoded image (float tensor included): 512 MiB
+};
+
+// Chapter 3: loads a PNG or JPEG file as [C, H, W] float32 in [0, 1]. Other formats (GIF, BMP,
+// WebP, ...) are refused by name. channels: 1 (grey), 3 (RGB) or 0 (as stored: grey files give 1,
+// colour files 3; alpha dropped). Throws stablenn::Error naming the file and the reason when it
+// cannot be read, is damaged, or is larger than `limits`.
+Tensor load_image(const std::string& path, int channels = 0, const ImageLimits& limits = {});
+
+// Chapter 3: decodes PNG or JPEG bytes already in memory as load_image does; `source` names them
+// in messages.
+Tensor decode_image(const uint8_t* bytes, size_t size, const std::string& source, int channels = 0,
+                    const ImageLimits& limits = {});
 
 // Chapter 3: writes `image` as a PNG. Shapes [H, W] (grey), [1, H, W], [3, H, W] or [4, H, W]
 // (RGBA); float values are clipped to [0, 1] and rounded to 8 bits. Non-finite values are an error.

@@ -1,7 +1,10 @@
-// io/json.cpp — the minimal JSON reader and writer (chapter 3).
+// io/json.cpp — JSON values, read through nlohmann-json, written compactly (chapter 3).
 #include "io/json.h"
 
 #include <cstdio>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
@@ -94,6 +97,12 @@ const std::vector<std::pair<std::string, Json>>& Json::members() const {
   return members_;
 }
 
+void Json::add_member(std::string key, Json value) {
+  members_.emplace_back(std::move(key), std::move(value));
+}
+
+void Json::add_item(Json value) { items_.push_back(std::move(value)); }
+
 const Json* Json::find(const std::string& key) const {
   for (const auto& member : members()) {
     if (member.first == key) return &member.second;
@@ -153,230 +162,91 @@ void dump_value(const Json& j, std::string& out) {
   }
 }
 
-// Recursive descent over the text; `pos` is the next byte to read.
-class Parser {
+// Builds our Json from nlohmann's SAX events. nlohmann's parser keeps its own stack (no recursion
+// on the input's nesting); ours is `open_`. Duplicate keys are found with one hash set per open
+// object, so a header with many keys costs linear time.
+class Builder : public nlohmann::json_sax<nlohmann::json> {
  public:
-  explicit Parser(const std::string& text) : text_(text) {}
+  Json result;
 
-  Json parse_document() {
-    Json value = parse_value(0);
-    skip_space();
-    if (pos_ != text_.size()) error("unexpected content after the JSON value");
-    return value;
+  bool null() override { return value(Json()); }
+  bool boolean(bool v) override { return value(Json::boolean(v)); }
+  bool number_integer(number_integer_t v) override { return value(Json::integer(v)); }
+  bool number_unsigned(number_unsigned_t v) override {
+    return value(Json::number_from_text(std::to_string(v)));
   }
+  // The text as written: 64-bit offsets and "-2.5e3" keep their exact spelling.
+  bool number_float(number_float_t, const string_t& text) override {
+    return value(Json::number_from_text(text));
+  }
+  bool string(string_t& v) override { return value(Json::string(std::move(v))); }
+  bool binary(binary_t&) override { return fail_with("binary values are not JSON"); }
+
+  bool start_object(std::size_t) override { return open(Json::object()); }
+  bool key(string_t& k) override {
+    Frame& frame = open_.back();
+    if (!frame.keys.insert(k).second) return fail_with("duplicate key \"" + k + "\" in an object");
+    frame.key = std::move(k);
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(Json::array()); }
+  bool end_array() override { return close(); }
+
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    // e.what() reads "[json.exception.parse_error.101] parse error at line 1, column 4: ...";
+    // keep the part after the position.
+    std::string what = e.what();
+    const size_t colon = what.find(": ");
+    if (colon != std::string::npos) what = what.substr(colon + 2);
+    // nlohmann counts the byte it stopped at from 1.
+    error_ = "malformed JSON at byte " + std::to_string(position == 0 ? 0 : position - 1) + ": " +
+             what;
+    return false;
+  }
+
+  const std::string& error() const { return error_; }
 
  private:
-  static constexpr int kMaxDepth = 64;
+  struct Frame {
+    Json value;
+    std::string key;                      // the member being read, for objects
+    std::unordered_set<std::string> keys;  // the keys seen so far, for objects
+  };
+  static constexpr size_t kMaxDepth = 64;
 
-  [[noreturn]] void error(const std::string& what) const {
-    fail("malformed JSON at byte ", pos_, ": ", what);
+  bool fail_with(const std::string& message) {
+    error_ = "malformed JSON: " + message;
+    return false;
   }
-
-  void skip_space() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
-                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
-      ++pos_;
-    }
+  bool open(Json container) {
+    if (open_.size() >= kMaxDepth) return fail_with("nesting deeper than 64 levels");
+    open_.push_back(Frame{std::move(container), {}, {}});
+    return true;
   }
-
-  bool at_end() const { return pos_ >= text_.size(); }
-
-  void expect(char c, const char* what) {
-    skip_space();
-    if (at_end() || text_[pos_] != c) error(std::string("expected ") + what);
-    ++pos_;
+  bool close() {
+    Json done = std::move(open_.back().value);
+    open_.pop_back();
+    return value(std::move(done));
   }
-
-  Json parse_value(int depth) {
-    if (depth > kMaxDepth) error("nesting deeper than 64 levels");
-    skip_space();
-    if (at_end()) error("unexpected end of text, expected a value");
-    const char c = text_[pos_];
-    if (c == '{') return parse_object(depth);
-    if (c == '[') return parse_array(depth);
-    if (c == '"') return Json::string(parse_string());
-    if (c == '-' || (c >= '0' && c <= '9')) return parse_number();
-    for (const char* word : {"true", "false", "null"}) {
-      const std::string literal = word;
-      if (text_.compare(pos_, literal.size(), literal) != 0) continue;
-      pos_ += literal.size();
-      return literal == "null" ? Json() : Json::boolean(literal == "true");
+  // Places a finished value into the innermost open container, or makes it the result.
+  bool value(Json v) {
+    if (open_.empty()) {
+      result = std::move(v);
+      return true;
     }
-    error(std::string("unexpected character '") + c + "'");
-  }
-
-  Json parse_object(int depth) {
-    ++pos_;  // '{'
-    std::vector<std::pair<std::string, Json>> members;
-    skip_space();
-    if (!at_end() && text_[pos_] == '}') {
-      ++pos_;
-      return Json::object();
-    }
-    while (true) {
-      skip_space();
-      if (at_end() || text_[pos_] != '"') error("expected a string key in an object");
-      const size_t key_pos = pos_;
-      std::string key = parse_string();
-      for (const auto& member : members) {
-        if (member.first == key) {
-          pos_ = key_pos;
-          error("duplicate key \"" + key + "\"");
-        }
-      }
-      expect(':', "':' after an object key");
-      Json value = parse_value(depth + 1);
-      members.emplace_back(std::move(key), std::move(value));
-      skip_space();
-      if (at_end()) error("unexpected end of text inside an object");
-      if (text_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (text_[pos_] == '}') {
-        ++pos_;
-        return Json::object(std::move(members));
-      }
-      error("expected ',' or '}' in an object");
-    }
-  }
-
-  Json parse_array(int depth) {
-    ++pos_;  // '['
-    std::vector<Json> items;
-    skip_space();
-    if (!at_end() && text_[pos_] == ']') {
-      ++pos_;
-      return Json::array();
-    }
-    while (true) {
-      items.push_back(parse_value(depth + 1));
-      skip_space();
-      if (at_end()) error("unexpected end of text inside an array");
-      if (text_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (text_[pos_] == ']') {
-        ++pos_;
-        return Json::array(std::move(items));
-      }
-      error("expected ',' or ']' in an array");
-    }
-  }
-
-  Json parse_number() {
-    const size_t start = pos_;
-    auto digits = [this] {
-      const size_t first = pos_;
-      while (!at_end() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
-      return pos_ - first;
-    };
-    if (text_[pos_] == '-') ++pos_;
-    if (!at_end() && text_[pos_] == '0') {
-      ++pos_;  // a leading zero stands alone
-    } else if (digits() == 0) {
-      error("expected digits in a number");
-    }
-    if (!at_end() && text_[pos_] == '.') {
-      ++pos_;
-      if (digits() == 0) error("expected digits after '.' in a number");
-    }
-    if (!at_end() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
-      ++pos_;
-      if (!at_end() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
-      if (digits() == 0) error("expected digits in a number's exponent");
-    }
-    return Json::number_from_text(text_.substr(start, pos_ - start));
-  }
-
-  unsigned parse_hex4() {
-    if (pos_ + 4 > text_.size()) error("expected 4 hex digits after \\u");
-    unsigned value = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = text_[pos_++];
-      value <<= 4;
-      if (c >= '0' && c <= '9') {
-        value |= unsigned(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        value |= unsigned(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        value |= unsigned(c - 'A' + 10);
-      } else {
-        --pos_;
-        error("expected 4 hex digits after \\u");
-      }
-    }
-    return value;
-  }
-
-  static void append_utf8(std::string& out, uint32_t code) {
-    if (code < 0x80) {
-      out += static_cast<char>(code);
-    } else if (code < 0x800) {
-      out += static_cast<char>(0xC0 | (code >> 6));
-      out += static_cast<char>(0x80 | (code & 0x3F));
-    } else if (code < 0x10000) {
-      out += static_cast<char>(0xE0 | (code >> 12));
-      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (code & 0x3F));
+    Frame& frame = open_.back();
+    if (frame.value.is_object()) {
+      frame.value.add_member(std::move(frame.key), std::move(v));
     } else {
-      out += static_cast<char>(0xF0 | (code >> 18));
-      out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (code & 0x3F));
+      frame.value.add_item(std::move(v));
     }
+    return true;
   }
 
-  std::string parse_string() {
-    ++pos_;  // opening quote
-    std::string out;
-    while (true) {
-      if (at_end()) error("unterminated string");
-      const char c = text_[pos_];
-      if (c == '"') {
-        ++pos_;
-        return out;
-      }
-      if (static_cast<unsigned char>(c) < 0x20) error("control character inside a string");
-      if (c != '\\') {
-        out += c;
-        ++pos_;
-        continue;
-      }
-      ++pos_;  // backslash
-      if (at_end()) error("unterminated escape in a string");
-      const char e = text_[pos_++];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          uint32_t code = parse_hex4();
-          if (code >= 0xD800 && code <= 0xDBFF) {  // a surrogate pair encodes one code point
-            if (text_.compare(pos_, 2, "\\u") != 0) error("lone high surrogate in a string");
-            pos_ += 2;
-            const uint32_t low = parse_hex4();
-            if (low < 0xDC00 || low > 0xDFFF) error("invalid low surrogate in a string");
-            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
-          } else if (code >= 0xDC00 && code <= 0xDFFF) {
-            error("lone low surrogate in a string");
-          }
-          append_utf8(out, code);
-          break;
-        }
-        default: --pos_; error(std::string("invalid escape '\\") + e + "' in a string");
-      }
-    }
-  }
-
-  const std::string& text_;
-  size_t pos_ = 0;
+  std::vector<Frame> open_;
+  std::string error_;
 };
 
 }  // namespace
@@ -387,6 +257,13 @@ std::string Json::dump() const {
   return out;
 }
 
-Json parse_json(const std::string& text) { return Parser(text).parse_document(); }
+Json parse_json(const std::string& text) {
+  Builder builder;
+  // strict: content after the value is an error; ignore_comments stays off (JSON has none).
+  const bool ok = nlohmann::json::sax_parse(text, &builder, nlohmann::json::input_format_t::json,
+                                            /*strict=*/true);
+  if (!ok) throw Error(builder.error().empty() ? "malformed JSON" : builder.error());
+  return std::move(builder.result);
+}
 
 }  // namespace stablenn

@@ -1,4 +1,4 @@
-// io/json.h — a minimal JSON reader and writer, enough for safetensors headers (chapter 3).
+// io/json.h — JSON values for safetensors headers, parsed by nlohmann-json (chapter 3).
 //
 // Objects keep their members in file order (and reject duplicate keys: two values for one tensor
 // name would make a file mean two things). Numbers keep their text, so 64-bit byte offsets are
@@ -44,6 +44,10 @@ class Json {
   // The member named `key`, or nullptr (throws unless an object).
   const Json* find(const std::string& key) const;
 
+  // Appends to an object or an array (used by the parser); the caller keeps keys unique.
+  void add_member(std::string key, Json value);
+  void add_item(Json value);
+
   // Compact text: no spaces, members in insertion order, strings escaped as JSON requires.
   std::string dump() const;
 
@@ -55,9 +59,10 @@ class Json {
   std::vector<std::pair<std::string, Json>> members_;
 };
 
-// Chapter 3: parses a complete JSON text (RFC 8259; nesting up to 64 levels). Throws
-// stablenn::Error "malformed JSON at byte N: <what was expected>" on any error, including
-// duplicate object keys and trailing content.
+// Chapter 3: parses a complete JSON text (RFC 8259, through nlohmann-json; nesting up to 64
+// levels). Throws stablenn::Error "malformed JSON at byte N: <what was expected>" on a syntax
+// error or trailing content, and "malformed JSON: duplicate key ..." or "... nesting deeper than
+// 64 levels". Linear in the text's length, also with many keys.
 Json parse_json(const std::string& text);
 
 }  // namespace stablenn

@@ -94,6 +94,10 @@ Entry parse_entry(const std::string& name, const Json& info, const std::string& 
   SNN_CHECK(shape->is_array(), where, ": shape must be an array, got ", shape->type_name());
   uint64_t numel = 1;
   bool numel_overflows = false;
+  // The product of the non-zero sizes must fit a tensor's int64 element count too: a shape such
+  // as [2^32, 2^31, 0] holds no element, but its sizes multiply past 2^63 in any stride or count.
+  int64_t nonzero_product = 1;
+  bool nonzero_overflows = false;
   for (const Json& dim : shape->items()) {
     uint64_t size = 0;
     SNN_CHECK(dim.to_uint64(size) && size <= uint64_t(INT64_MAX), where,
@@ -101,6 +105,8 @@ Entry parse_entry(const std::string& name, const Json& info, const std::string& 
     entry.shape.push_back(static_cast<int64_t>(size));
     if (size != 0 && numel > UINT64_MAX / size) numel_overflows = true;
     numel *= size;
+    if (size != 0 && __builtin_mul_overflow(nonzero_product, int64_t(size), &nonzero_product))
+      nonzero_overflows = true;
   }
   SNN_CHECK(offsets->is_array() && offsets->items().size() == 2 &&
                 offsets->items()[0].to_uint64(entry.begin) &&
@@ -116,6 +122,8 @@ Entry parse_entry(const std::string& name, const Json& info, const std::string& 
             bytes_overflow ? std::string("more than 2^64") : std::to_string(numel * element),
             " bytes, data_offsets ", offsets_str(entry.begin, entry.end), " hold ",
             entry.end - entry.begin);
+  SNN_CHECK(!nonzero_overflows, where, ": shape ", shape_str(entry.shape),
+            " is not plausible: its sizes multiply to more than 2^63");
   return entry;
 }
 

@@ -3,6 +3,7 @@
 #
 #   scripts/setup.sh                 packages, then a Release build in build/
 #   scripts/setup.sh --bench         also python3-torch (the PyTorch side of bench/run.sh)
+#   scripts/setup.sh --fuzz          also clang and libFuzzer (scripts/fuzz.sh; use with --no-build)
 #   scripts/setup.sh --sanitize      an AddressSanitizer + UBSan build in build-asan/ instead
 #   scripts/setup.sh --no-build      packages only
 #   options: --build-dir DIR, --jobs N (default: nproc), --target T (repeatable; default: all)
@@ -16,9 +17,11 @@ source "$ROOT/scripts/sanitizer_env.sh"
 
 # What the build needs: compiler + make, CMake, OpenBLAS (OpenMP build: one thread pool shared with our
 # own OpenMP loops, see book/A-references.md §A.8; it contains LAPACK too), GoogleTest,
-# stb_image(_write), zlib.
-PACKAGES=(build-essential cmake pkg-config libopenblas-openmp-dev libgtest-dev libstb-dev zlib1g-dev)
+# stb_image(_write), zlib, libpng and libjpeg-turbo (image decoding), nlohmann-json (headers only).
+PACKAGES=(build-essential cmake pkg-config libopenblas-openmp-dev libgtest-dev libstb-dev zlib1g-dev
+          libpng-dev libjpeg62-turbo-dev nlohmann-json3-dev)
 BENCH_PACKAGES=(python3-torch)  # Debian's PyTorch for /usr/bin/python3, bench/bench_*.py only
+FUZZ_PACKAGES=(clang libclang-rt-dev libomp-dev)  # libFuzzer and clang's OpenMP, scripts/fuzz.sh only
 
 build=1
 build_type=Release
@@ -28,12 +31,13 @@ targets=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+    --fuzz) PACKAGES+=("${FUZZ_PACKAGES[@]}") ;;
     --sanitize) build_type=Sanitize ;;
     --no-build) build=0 ;;
     --build-dir) build_dir="$2"; shift ;;
     --jobs) jobs="$2"; shift ;;
     --target) targets+=("$2"); shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift

@@ -1,6 +1,8 @@
 // train/checkpoint.cpp — checkpoints of a model and its optimiser (chapter 3).
 #include "train/checkpoint.h"
 
+#include <charconv>
+#include <cmath>
 #include <sstream>
 
 #include "io/safetensors.h"
@@ -23,6 +25,32 @@ int64_t optimizer_entry_index(const std::string& name, const std::string& path) 
   SNN_CHECK(!digits.empty() && digits.size() < 10 && digits.find_first_not_of("0123456789") == std::string::npos,
             path, ": tensor '", name, "': expected optimizer.<parameter index>.<buffer>");
   return std::stoll(digits);
+}
+
+// The first non-finite value of a float tensor as "NaN at index 3", or "" when all are finite.
+template <class T>
+std::string first_non_finite(const T* values, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) {
+    if (!std::isfinite(values[i])) {
+      std::ostringstream where;
+      where << values[i] << " at element " << i;
+      return where.str();
+    }
+  }
+  return "";
+}
+
+// Refuses a checkpoint whose float tensors hold NaN or infinity: a diverged run's weights must not
+// be loaded as if they were a model.
+void check_finite(const SafetensorsContent& content, const std::string& path) {
+  for (const NamedTensor& named : content.tensors) {
+    const Tensor t = named.tensor.contiguous();
+    std::string found;
+    if (t.dtype() == DType::Float32) found = first_non_finite(t.data<float>(), t.numel());
+    if (t.dtype() == DType::Float64) found = first_non_finite(t.data<double>(), t.numel());
+    SNN_CHECK(found.empty(), path, ": tensor '", named.name, "' holds a non-finite value (", found,
+              "): the checkpoint of a diverged run? It is not loaded");
+  }
 }
 
 // Checks the optimiser part of a checkpoint against `optimizer` without changing anything; returns
@@ -99,6 +127,7 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
 
 CheckpointMetadata load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer) {
   const SafetensorsContent content = load_safetensors(path);  // truncated or corrupt files throw here
+  check_finite(content, path);
   // Everything is checked before anything is copied: first the optimiser's part, then the model's
   // (copy_safetensors_into checks all tensors before writing any).
   std::vector<NamedTensor> optimizer_state;
@@ -113,6 +142,21 @@ CheckpointMetadata load_checkpoint(const std::string& path, Module& model, Optim
   for (Var& p : model.parameters()) p.mutable_value();
   if (optimizer) optimizer->load_state(optimizer_state);
   return content.metadata;
+}
+
+int64_t checkpoint_integer(const CheckpointMetadata& metadata, const std::string& key,
+                           const std::string& path, int64_t min, int64_t max) {
+  const auto found = metadata.find(key);
+  SNN_CHECK(found != metadata.end(), path, ": metadata has no '", key, "' entry");
+  const std::string& text = found->second;
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  SNN_CHECK(!text.empty() && error != std::errc::invalid_argument && stop == end, path,
+            ": metadata '", key, "' = \"", text, "\" is not a whole number");
+  SNN_CHECK(error != std::errc::result_out_of_range && value >= min && value <= max, path,
+            ": metadata '", key, "' = ", text, " is out of range (expected ", min, " to ", max, ")");
+  return value;
 }
 
 }  // namespace stablenn

@@ -37,8 +37,15 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
 // model's tensors) into `model`, and into `optimizer` when given. Returns the file's metadata.
 // Throws stablenn::Error naming the file when it is truncated or corrupt, when it belongs to another
 // model (tensors missing or unexpected: all of them listed), when a tensor's shape or dtype differs
-// (naming the tensor and both shapes), or when an optimiser is asked for and the file holds none or
-// another kind's. On any error neither the model nor the optimiser is changed.
+// (naming the tensor and both shapes), when a tensor holds NaN or infinity (naming it), or when an
+// optimiser is asked for and the file holds none or another kind's. On any error neither the
+// model nor the optimiser is changed.
 CheckpointMetadata load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer = nullptr);
+
+// Chapter 3: the metadata entry `key` of the checkpoint `path` read as a whole number in
+// [min, max]. Throws naming the file and the entry when it is missing, is not a number from its
+// first character to its last ("abc", "1xyz", " 1"), or is out of range.
+int64_t checkpoint_integer(const CheckpointMetadata& metadata, const std::string& key,
+                           const std::string& path, int64_t min, int64_t max);
 
 }  // namespace stablenn

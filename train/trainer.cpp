@@ -16,6 +16,9 @@ namespace stablenn {
 
 namespace {
 
+// The largest epoch a checkpoint may say it was saved after (far beyond any real run).
+constexpr int64_t kMaxCheckpointEpoch = 1'000'000'000;
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -131,10 +134,11 @@ TrainResult Trainer::fit(const DataLoader& train, const DataLoader* test) {
   int64_t first_epoch = 1;
   if (options.resume && !checkpoint.empty() && file_exists(checkpoint)) {
     const CheckpointMetadata meta = load_checkpoint(checkpoint, model_, &optimizer_);
-    const auto epoch = meta.find("epoch");
-    SNN_CHECK(epoch != meta.end(), "Trainer: ", checkpoint, " has no 'epoch' metadata, cannot resume from it");
-    first_epoch = std::stoll(epoch->second) + 1;
-    say("resumed from " + checkpoint + " after epoch " + epoch->second);
+    SNN_CHECK(meta.count("epoch"), "Trainer: ", checkpoint, " has no 'epoch' metadata, cannot resume from it");
+    // Whole-string and range-checked: "1xyz" or 2^63 - 1 in a file must not become an epoch.
+    const int64_t done = checkpoint_integer(meta, "epoch", checkpoint, 0, kMaxCheckpointEpoch);
+    first_epoch = done + 1;
+    say("resumed from " + checkpoint + " after epoch " + std::to_string(done));
   } else if (!checkpoint.empty()) {
     save_checkpoint(checkpoint, model_, &optimizer_, {{"epoch", "0"}});
   }
