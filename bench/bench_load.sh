@@ -38,7 +38,8 @@ fi
 time_it() {
   local times=() t
   for ((i = 0; i < reps; ++i)); do
-    t=$( { /usr/bin/time -f "%e" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -f "%e" -o "$scratch/time" "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
+    t=$(tail -1 "$scratch/time")
     times+=("$t")
   done
   printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; printf "%.2f %.0f%%", m, (a[NR]-a[1])/m*100}'

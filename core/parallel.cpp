@@ -4,6 +4,7 @@
 
 #include <cblas.h>
 #include <sched.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -50,6 +51,10 @@ bool read_ticks(long long* busy, long long* total, long long* own) {
   // user nice system idle iowait irq softirq steal (guest time is already inside user)
   *total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
   *busy = *total - v[3] - v[4];
+  // Niced programs (a background build under `nice`) give their core up to us at once, so their
+  // time is not load, unless we run niced ourselves and compete with them as equals.
+  static const bool we_are_niced = ::getpriority(PRIO_PROCESS, 0) > 0;
+  if (!we_are_niced) *busy -= v[1];
   f = std::fopen("/proc/self/stat", "r");
   if (!f) return false;
   char buf[1024];

@@ -41,9 +41,10 @@ class FixedThreads {
 const char* blas_info();
 
 // Default grain: about this many cheap element operations per thread before going parallel.
-// Measured by bench_parallel (chapter 1): on the 2-core machine a fork/join costs about 2 µs, the
-// time of ~8,000 float additions; at 32,768 per thread the region's overhead stays under 10 %.
-constexpr int64_t kDefaultGrain = 32768;
+// Measured by bench_parallel (chapter 1): on the 2-core machine a fork/join costs about 3 µs, the
+// time of ~30,000 float additions; two threads first beat one at 131,072 additions (0.82x the
+// time; 1.26x at 65,536), so a region needs at least two grains of 65,536.
+constexpr int64_t kDefaultGrain = 65536;
 
 // Chapter 1: run fn(lo, hi) over [begin, end) in contiguous chunks, in parallel only when the range
 // holds at least two grains. Chunks are split statically, so results never depend on scheduling.

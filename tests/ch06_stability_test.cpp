@@ -285,7 +285,9 @@ TEST(Ch06Radii, TheBlocksRadiusLiesWithinTheBounds) {
     EXPECT_LE(r, largest_stable_disk(t) + 1e-6);
     // Linear symmetric fields: eigenvalues in [−L, 0], so hL = 2r must stay in the interval.
     EXPECT_LE(2 * r, stability_interval(t) + 1e-9);
-    if (t.circle_contractivity_radius > 0) EXPECT_EQ(r, t.circle_contractivity_radius);
+    if (t.circle_contractivity_radius > 0) {
+      EXPECT_EQ(r, t.circle_contractivity_radius);
+    }
   }
   EXPECT_EQ(absolute_monotonicity_radius(rk4()), 0.0);
   EXPECT_EQ(rk4().circle_contractivity_radius, 0.0);  // "not known": no claim for the general case
