@@ -113,6 +113,9 @@ void probe_load(int requested) {
 
 }  // namespace
 
+// The OpenMP thread count last set on this thread (OpenBLAS reads it at every call).
+thread_local int t_told = -1;
+
 int requested_threads() {
   const int r = g_requested.load(std::memory_order_relaxed);
   return r > 0 ? r : omp_default_threads();
@@ -128,12 +131,22 @@ int num_threads() {
   }
   // OpenBLAS (OpenMP build) takes its thread count from this thread's OpenMP setting at every
   // call: keep that setting equal to ours on every thread that computes.
-  thread_local int told = -1;
-  if (told != count && !omp_in_parallel()) {
+  if (t_told != count && !omp_in_parallel()) {
     omp_set_num_threads(count);
-    told = count;
+    t_told = count;
   }
   return count;
+}
+
+OneBlasThread::OneBlasThread() {
+  if (omp_in_parallel()) return;  // inside a region BLAS runs on one thread anyway
+  omp_set_num_threads(1);
+  t_told = 1;
+}
+
+OneBlasThread::~OneBlasThread() {
+  t_told = -1;  // the next num_threads() sets the shared count again
+  num_threads();
 }
 
 void set_num_threads(int n) {

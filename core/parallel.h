@@ -37,6 +37,16 @@ class FixedThreads {
   int saved_threads_;
   bool saved_adaptive_;
 };
+// Chapter 1: BLAS and LAPACK calls in this scope, on this thread, run on one thread: for work that
+// measured slower on two (e.g. LAPACK's SVD of small matrices). The shared thread count and its
+// adaptation are left alone.
+class OneBlasThread {
+ public:
+  OneBlasThread();
+  ~OneBlasThread();
+  OneBlasThread(const OneBlasThread&) = delete;
+  OneBlasThread& operator=(const OneBlasThread&) = delete;
+};
 // Chapter 1: name of the BLAS library in use and its threading model, for the start-up banner.
 const char* blas_info();
 

@@ -1,5 +1,5 @@
 // fuzz/make_seeds.cpp — writes the fuzzers' seed corpora with stablenn's own writers (issue 15):
-//   make_seeds OUT   ->  OUT/idx, OUT/cifar, OUT/checkpoint, OUT/image, OUT/json
+//   make_seeds OUT   ->  OUT/idx, OUT/cifar, OUT/checkpoint, OUT/image, OUT/json, OUT/args
 // IDX and CIFAR files raw and gzip, checkpoints by save_checkpoint, PNGs by save_png, JPEGs by
 // libjpeg (stablenn writes none), JSON from encode_safetensors' headers. Run at build time.
 #include <zlib.h>
@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
   }
   const std::string out = argv[1];
   try {
-    for (const char* sub : {"idx", "cifar", "checkpoint", "image", "json"})
+    for (const char* sub : {"idx", "cifar", "checkpoint", "image", "json", "args"})
       std::filesystem::create_directories(out + "/" + sub);
     // IDX: labels and images, raw and gzip.
     write(out + "/idx/labels", idx(1, {5}));
@@ -128,6 +129,18 @@ int main(int argc, char** argv) {
     write(out + "/json/header.json", Bytes(mixed.begin() + 8, mixed.begin() + 8 + long(header)));
     const std::string values = R"({"a":[1,-2.5e3,0,true,false,null],"b":{"c":"x\ty\u03b5\ud83d\ude00"}})";
     write(out + "/json/values.json", Bytes(values.begin(), values.end()));
+    // Command lines (arguments separated by NUL bytes), valid and not.
+    const auto command_line = [](std::initializer_list<std::string> words) {
+      Bytes b;
+      for (const std::string& w : words) {
+        if (!b.empty()) b.push_back(0);
+        b.insert(b.end(), w.begin(), w.end());
+      }
+      return b;
+    };
+    write(out + "/args/valid", command_line({"--cell", "3", "--lr=1e-3", "--widths", "32,64", "--smoke"}));
+    write(out + "/args/choices", command_line({"--models", "resnet", "--attacks", "fgsm,pgd"}));
+    write(out + "/args/bad", command_line({"--cell", "4294967297", "--widths", "a,b"}));
     // Images: PNGs by save_png (grey, RGB, RGBA), JPEGs grey, colour and progressive.
     const std::string png_dir = out + "/image/";
     Generator g(7);

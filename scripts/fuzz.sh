@@ -5,7 +5,7 @@
 #
 #   scripts/fuzz.sh --seconds 20       each target 20 s (what .ci/run does)
 #   scripts/fuzz.sh --minutes 10       each target 10 minutes
-#   options: --target NAME (repeatable: idx, cifar, checkpoint, image, json; default all),
+#   options: --target NAME (repeatable: idx, cifar, checkpoint, image, json, args; default all),
 #            --jobs N (build jobs, default nproc), --build-dir DIR (default build-fuzz)
 # Findings land in build-fuzz/fuzz/findings/<target>/ (crash-*, leak-*, timeout-*): turn each
 # into a regression test in tests/ (see tests/ch03_io_untrusted_test.cpp) before fixing it.
@@ -26,8 +26,8 @@ while [[ $# -gt 0 ]]; do
       shift ;;
     --target)
       case "${2:-}" in
-        idx|cifar|checkpoint|image|json) targets+=("$2") ;;
-        *) echo "fuzz.sh: unknown --target '${2:-}' (known: idx cifar checkpoint image json)" >&2; exit 2 ;;
+        idx|cifar|checkpoint|image|json|args) targets+=("$2") ;;
+        *) echo "fuzz.sh: unknown --target '${2:-}' (known: idx cifar checkpoint image json args)" >&2; exit 2 ;;
       esac
       shift ;;
     --jobs)
@@ -40,7 +40,7 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 [[ -n "$seconds" ]] || { echo "fuzz.sh: say how long: --seconds N or --minutes N" >&2; exit 2; }
-[[ ${#targets[@]} -gt 0 ]] || targets=(idx cifar checkpoint image json)
+[[ ${#targets[@]} -gt 0 ]] || targets=(idx cifar checkpoint image json args)
 
 "$ROOT/scripts/setup.sh" --fuzz --no-build
 launcher=()

@@ -3,6 +3,8 @@
 // of core/parallel.h must not make runs differ).
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <sstream>
 
 #include "core/parallel.h"
@@ -67,6 +69,22 @@ TEST(Ch03Threads, OneAndTwoThreadsAgreeWithinRounding) {
   }
   // and training moved the weights (the comparison is not between two untouched initialisations)
   EXPECT_GT(max_abs_diff(one[0], start[0]), 1e-4);
+}
+
+// OneBlasThread (used around LAPACK's SVD) makes OpenBLAS run on one thread inside its scope only,
+// and leaves the shared count and its adaptation as they were.
+TEST(Ch03Threads, OneBlasThreadIsScopedAndLeavesTheSharedCountAlone) {
+  FixedThreads fixed(2);
+  set_adaptive_threads(true);  // (the count in use may drop to 1 here if the machine is busy)
+  {
+    OneBlasThread one;
+    EXPECT_EQ(omp_get_max_threads(), 1);  // what OpenBLAS reads at each call
+    EXPECT_EQ(requested_threads(), 2);
+    EXPECT_TRUE(adaptive_threads());
+  }
+  EXPECT_EQ(omp_get_max_threads(), num_threads());
+  EXPECT_EQ(requested_threads(), 2);
+  EXPECT_TRUE(adaptive_threads());
 }
 
 }  // namespace
