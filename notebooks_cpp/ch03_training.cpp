@@ -355,7 +355,12 @@ void divergence(Context& ctx) {
   trainer.options.checkpoint_path = ctx.out_path("ch03_diverging.safetensors");
   trainer.options.label = "lr 20";
   const TrainResult result = trainer.fit(train);
-  ctx.result_table("divergence_message", "```\n" + (result.diverged ? result.message : "(no divergence)") + "\n```");
+  // The book shows the message of a run with the default --out, whatever folder this run wrote to.
+  std::string message = result.diverged ? result.message : "(no divergence)";
+  const std::string path = trainer.options.checkpoint_path;
+  if (const size_t at = message.find(path); at != std::string::npos)
+    message.replace(at, path.size(), "out/ch03_diverging.safetensors");
+  ctx.result_table("divergence_message", "```\n" + message + "\n```");
   ctx.result("diverged.batch", static_cast<double>(result.diverged_batch), "%.0f");
   ctx.result("diverged.epoch", static_cast<double>(result.diverged_epoch), "%.0f");
   if (!result.diverged) {
