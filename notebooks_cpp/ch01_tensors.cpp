@@ -176,6 +176,13 @@ void matmul_blas_vs_naive(Context& ctx) {
             << t_naive / t_blas << "x faster\n"
             << std::defaultfloat << std::setprecision(3) << "  max |C_blas - C_naive| = "
             << max_abs_diff(fast, slow) << "  (largest |C| = " << scale << ")\n";
+  ctx.result("matmul.n", static_cast<double>(n), "%.0f");
+  ctx.result("matmul.blas_ms", t_blas * 1e3, "%.2f");
+  ctx.result("matmul.naive_ms", t_naive * 1e3, "%.0f");
+  ctx.result("matmul.blas_gflops", flops / t_blas * 1e-9, "%.1f");
+  ctx.result("matmul.naive_gflops", flops / t_naive * 1e-9, "%.2f");
+  ctx.result("matmul.speedup", t_naive / t_blas, "%.0f");
+  ctx.result("matmul.max_diff", max_abs_diff(fast, slow), "%.1e");
 
   // Transposed operands go to BLAS as "transposed" flags, not as copies.
   Tensor at = a.t();
@@ -193,8 +200,9 @@ void matmul_blas_vs_naive(Context& ctx) {
 
   // In float64 the two agree to round-off of the double accumulations.
   Tensor a64 = a.to(DType::Float64), b64 = b.to(DType::Float64);
-  std::cout << "  float64: max |C_blas - C_naive| = "
-            << max_abs_diff(matmul(a64, b64), matmul_naive(a64, b64)) << std::defaultfloat
+  const double diff64 = max_abs_diff(matmul(a64, b64), matmul_naive(a64, b64));
+  ctx.result("matmul.max_diff_float64", diff64, "%.1e");
+  std::cout << "  float64: max |C_blas - C_naive| = " << diff64 << std::defaultfloat
             << std::setprecision(6) << "\n";
 
   try {
@@ -258,12 +266,18 @@ void convolution(Context& ctx) {
             << std::setprecision(1) << t_slow / t_fast << "x)\n"
             << std::defaultfloat << std::setprecision(3)
             << "  max |fast - naive| = " << max_abs_diff(fast, slow) << "\n";
+  ctx.result("conv.im2col_ms", t_fast * 1e3, "%.1f");
+  ctx.result("conv.naive_ms", t_slow * 1e3, "%.0f");
+  ctx.result("conv.speedup", t_slow / t_fast, "%.0f");
 
   // The transposed convolution is the exact adjoint: <gy, conv(x)> = <conv^T(gy), x>.
   Tensor x64 = x.to(DType::Float64), w64 = w.to(DType::Float64);
   Tensor gy = gen.normal(fast.shape(), 0.0, 1.0, DType::Float64);
   const double lhs = sum(gy * conv2d(x64, w64, Tensor(), 1, 1)).item();
   const double rhs = sum(conv2d_input_adjoint(gy, w64, {size, size}, 1, 1) * x64).item();
+  // How many digits the two sides share: -log10 of their relative difference.
+  const double digits = -std::log10(std::max(std::abs(lhs - rhs) / std::abs(lhs), 1e-17));
+  ctx.result("conv.adjoint_digits", digits, "%.0f");
   std::cout << std::setprecision(15) << "  <gy, conv(x)>   = " << lhs << "\n"
             << "  <conv^T(gy), x> = " << rhs << std::setprecision(6) << "\n";
 

@@ -237,6 +237,15 @@ void curves(Context& ctx) {
     std::printf("  %5lld   %9.4f   %9.4f   %8.2f%%  %7.2f%%   %7.1f\n", static_cast<long long>(row.epoch),
                 row.train_loss, row.test_loss, 100 * row.train_accuracy, 100 * row.test_accuracy, row.seconds);
   std::cout << "  wrote " << path << "\n";
+  std::ostringstream table;
+  table << "| epoch | train loss | test loss | train accuracy | test accuracy |\n|---|---|---|---|---|\n"
+        << std::fixed;
+  for (const auto& row : history)
+    table << "| " << row.epoch << " | " << std::setprecision(3) << row.train_loss << " | " << row.test_loss
+          << " | " << std::setprecision(1) << 100 * row.train_accuracy << " % | " << 100 * row.test_accuracy
+          << " % |\n";
+  ctx.result_table("epochs", table.str());
+  ctx.result("train_accuracy.final", 100 * history.back().train_accuracy, "%.0f");
   const double gap = history.back().train_accuracy - history.back().test_accuracy;
   std::cout << std::setprecision(3) << "  train - test accuracy gap: " << 100 * gap << " points"
             << (gap > 0 ? ": the network fits its training set better than it generalises.\n"
@@ -265,6 +274,26 @@ void mistakes(Context& ctx) {
     for (int64_t j = 0; j < k; ++j) std::cout << std::setw(6) << confusion[static_cast<size_t>(i * k + j)];
     std::cout << "   " << test.class_names[static_cast<size_t>(i)] << "\n";
   }
+  ctx.result_text("wrong", stablenn::notebook::thousands(static_cast<int64_t>(wrong.size())));
+  ctx.result_text("test_size", stablenn::notebook::thousands(static_cast<int64_t>(labels.size())));
+  // The hardest class: the lowest share of its images right, and what it is taken for most.
+  int64_t hardest = 0, confused_with = 0;
+  auto row_total = [&](int64_t i) {
+    int64_t n = 0;
+    for (int64_t j = 0; j < k; ++j) n += confusion[static_cast<size_t>(i * k + j)];
+    return std::max<int64_t>(n, 1);
+  };
+  auto right = [&](int64_t i) { return double(confusion[static_cast<size_t>(i * k + i)]) / double(row_total(i)); };
+  for (int64_t i = 1; i < k; ++i)
+    if (right(i) < right(hardest)) hardest = i;
+  for (int64_t j = 0; j < k; ++j)
+    if (j != hardest && (confused_with == hardest ||
+                         confusion[static_cast<size_t>(hardest * k + j)] >
+                             confusion[static_cast<size_t>(hardest * k + confused_with)]))
+      confused_with = j;
+  ctx.result_text("hardest_class", test.class_names[static_cast<size_t>(hardest)]);
+  ctx.result("hardest_class.accuracy", 100 * right(hardest), "%.0f");
+  ctx.result_text("hardest_class.confused_with", test.class_names[static_cast<size_t>(confused_with)]);
   if (wrong.empty()) return;
   wrong.resize(std::min<size_t>(wrong.size(), 32));
   CaptionedImageGrid grid;
@@ -326,6 +355,14 @@ void divergence(Context& ctx) {
   trainer.options.checkpoint_path = ctx.out_path("ch03_diverging.safetensors");
   trainer.options.label = "lr 20";
   const TrainResult result = trainer.fit(train);
+  // The book shows the message of a run with the default --out, whatever folder this run wrote to.
+  std::string message = result.diverged ? result.message : "(no divergence)";
+  const std::string path = trainer.options.checkpoint_path;
+  if (const size_t at = message.find(path); at != std::string::npos)
+    message.replace(at, path.size(), "out/ch03_diverging.safetensors");
+  ctx.result_table("divergence_message", "```\n" + message + "\n```");
+  ctx.result("diverged.batch", static_cast<double>(result.diverged_batch), "%.0f");
+  ctx.result("diverged.epoch", static_cast<double>(result.diverged_epoch), "%.0f");
   if (!result.diverged) {
     std::cout << "  (this run did not diverge; try a larger learning rate)\n";
     return;
@@ -347,6 +384,14 @@ void results(Context& ctx) {
               << state.train_seconds << " s (" << std::fixed << std::setprecision(0)
               << double(state.epochs * state.train.size()) / state.train_seconds << " samples/s including evaluation)\n"
               << std::defaultfloat;
+  if (trained_here) {
+    ctx.result("train_seconds", state.train_seconds, "%.0f");
+    ctx.result_text("samples_per_second",
+                    stablenn::notebook::thousands(std::llround(double(state.epochs * state.train.size()) / state.train_seconds)));
+    ctx.result("epochs", static_cast<double>(state.epochs), "%.0f");
+  }
+  ctx.result("test_accuracy", 100 * state.test_eval.accuracy, "%.1f");
+  ctx.result("test_loss", state.test_eval.loss, "%.3f");
   std::cout << std::setprecision(4) << "  test accuracy    " << 100 * state.test_eval.accuracy << " %\n"
             << "  test loss        " << state.test_eval.loss << "\n";
   if (state.real_data && !ctx.smoke)

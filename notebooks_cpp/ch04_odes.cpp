@@ -209,6 +209,13 @@ void adaptive_steps(Context& ctx) {
   const auto settled = std::find_if(s.step_starts.begin(), s.step_starts.end(), [](double t) { return t > 1.0; });
   const auto first_settled = s.step_sizes.begin() + (settled - s.step_starts.begin());
   const auto [smallest, largest] = std::minmax_element(first_settled, s.step_sizes.end() - 1);
+  ctx.result("kepler.accepted", static_cast<double>(s.accepted_steps), "%.0f");
+  ctx.result("kepler.rejected", static_cast<double>(s.rejected_steps), "%.0f");
+  ctx.result("kepler.evaluations", static_cast<double>(s.function_evaluations), "%.0f");
+  ctx.result("kepler.evaluations_per_step", static_cast<double>(s.evaluations_per_step), "%.0f");
+  ctx.result("kepler.initial_evaluations", static_cast<double>(s.initial_step_evaluations), "%.0f");
+  ctx.result("kepler.smallest_step", *smallest, "%.2g");
+  ctx.result("kepler.largest_step", *largest, "%.2g");
   std::cout << "  Kepler orbit, eccentricity " << e << ", two periods, Dormand-Prince rtol " << options.rtol
             << ", atol " << options.atol << ":\n"
             << "    accepted " << s.accepted_steps << ", rejected " << s.rejected_steps << ", f evaluations "
@@ -364,7 +371,7 @@ void long_time_energy(Context& ctx) {
 }
 
 // ---- cell 6 ----
-void stiffness(Context&) {
+void stiffness(Context& ctx) {
   // Prothero–Robinson: y' = λ(y − cos t) − sin t, y(0) = 1, solution cos t, λ = −1000.
   const double lambda = -1000.0;
   const OdeFunction<Vec> f = [&](double t, const Vec& y) { return Vec{lambda * (y[0] - std::cos(t)) - std::sin(t)}; };
@@ -388,6 +395,9 @@ void stiffness(Context&) {
   o.atol = 1e-7;
   const auto adaptive = solve_adaptive(dormand_prince(), f, Vec{1.0}, {0.0, 1.0}, o);
   const auto implicit = solve_implicit(ImplicitMethod::kImplicitEuler, f, Vec{1.0}, 0.0, 1.0, 100);
+  ctx.result("stiff.dopri_steps", static_cast<double>(adaptive.stats.accepted_steps), "%.0f");
+  ctx.result_text("stiff.dopri_evaluations", stablenn::notebook::thousands(adaptive.stats.function_evaluations));
+  ctx.result("stiff.implicit_error", max_error(implicit), "%.0e");
   std::cout << "  Dormand-Prince at rtol 1e-4 needs " << adaptive.stats.accepted_steps << " steps ("
             << adaptive.stats.function_evaluations << " evaluations): its steps are capped by stability, "
             << "|h lambda| <= 3.3,\n  not by accuracy; implicit Euler with 100 steps: error " << max_error(implicit)

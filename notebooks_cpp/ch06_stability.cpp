@@ -53,14 +53,23 @@ void lipschitz_cell(Context& ctx) {
   net.add(Tanh());
   net.add(std::make_shared<Linear>(width, 4, true, g, DType::Float64));
   std::cout << "  a small MLP 8 -> " << width << " -> " << width << " -> 4 (tanh):\n";
-  for (const LayerBound& row : layer_bounds(net))
+  std::string bounds;
+  for (const LayerBound& row : layer_bounds(net)) {
     std::printf("    layer %-2s %-32s Lip <= %.4f\n", row.name.c_str(), row.description.c_str(), row.bound);
+    char text[32];
+    std::snprintf(text, sizeof text, "%s%.3g", bounds.empty() ? "" : ", ", row.bound);
+    bounds += text;
+  }
+  ctx.result_text("mlp.layer_bounds", bounds);
   const double upper = lipschitz_bound(net);
   EmpiricalLipschitzOptions search;
   search.random_pairs = ctx.pick(1024, 128);
   search.ascent_steps = ctx.pick(200, 20);
   search.seed = ctx.seed;
   const EmpiricalLipschitzResult r = empirical_lipschitz(net, g.normal({64, 8}, 0, 1, DType::Float64), search);
+  ctx.result("mlp.product", upper, "%.3g");
+  ctx.result("mlp.random_pairs", r.random_pairs, "%.2f");
+  ctx.result("mlp.ascent", r.ascent, "%.2f");
   std::cout << std::setprecision(4) << "  product of the layers' bounds: " << upper << "\n"
             << "  largest ratio ||f(x) - f(y)|| / ||x - y|| found: random pairs " << r.random_pairs
             << ", gradient ascent " << r.ascent << "\n"
@@ -117,6 +126,9 @@ void flows_cell(Context& ctx) {
     Vec ts, ds;
     for (size_t i = 0; i < sx.states.size(); ++i) ts.push_back(sx.times[i]), ds.push_back(distance(sx.states[i], sy.states[i]));
     plot.add(which == 0 ? "gradient flow of a convex V (nu <= 0)" : "spiral, nu = 0.1 (grows like e^{0.1 t})", ts, ds);
+    const std::string key = which == 0 ? "flow." : "spiral.";
+    ctx.result(key + "start", ds.front(), "%.3g");
+    ctx.result(key + "end", ds.back(), "%.3g");
     std::cout << "  " << (which == 0 ? "gradient flow" : "spiral       ") << ": distance " << ds.front() << " -> " << ds.back() << "\n";
   }
   save_plot(plot, ctx, "ch06_flows.png");
@@ -139,6 +151,9 @@ void euler_cell(Context& ctx) {
   plot.log_y = true;
   const int64_t steps = ctx.pick(40, 15);
   std::cout << "  h L     distance after " << steps << " steps   largest one-step ratio   (start " << distance(x0, y0) << ")\n";
+  ctx.result("euler.smoothness", L, "%.3g");
+  std::string head = "| h L |", rule = "|---|", ratio_row = "| largest one-step ratio |",
+              distance_row = "| distance after " + std::to_string(steps) + " steps |";
   for (double z : {0.5, 1.0, 1.9, 2.0, 2.2, 2.6}) {
     const double h = z / L;
     Vec x = x0, y = y0, ks, ds;
@@ -154,7 +169,15 @@ void euler_cell(Context& ctx) {
     std::snprintf(label, sizeof label, "h L = %.1f", z);
     plot.add(label, ks, ds);
     std::printf("  %-6.2f  %-24.6g %.6f\n", z, ds.back(), worst);
+    char cell[48];
+    std::snprintf(cell, sizeof cell, " %.1f |", z);
+    head += cell, rule += "---|";
+    std::snprintf(cell, sizeof cell, " %.2f |", worst);
+    ratio_row += cell;
+    std::snprintf(cell, sizeof cell, " %.2g |", ds.back());
+    distance_row += cell;
   }
+  ctx.result_table("euler", head + "\n" + rule + "\n" + ratio_row + "\n" + distance_row);
   save_plot(plot, ctx, "ch06_euler_steps.png");
   std::cout << "  For h L <= 2 the distance never grows (the step x - h grad V(x) is non-expansive); beyond 2\n"
                "  the step overshoots along the stiffest direction, |1 - h L| > 1, and the distance grows\n"

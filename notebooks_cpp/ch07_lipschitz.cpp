@@ -10,6 +10,7 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -64,15 +65,21 @@ void power_iteration_cell(Context& ctx) {
             << s[0] << ", sigma_2 = " << s[1] << " (ratio " << s[1] / s[0] << ")\n";
   // cold start: error of the estimate after k iterations
   Tensor u = random_unit_vector({d}, g, DType::Float64);
+  ctx.result("power.sigma_ratio", s[1] / s[0], "%.3f");
+  std::ostringstream table;
+  table << "| iterations | relative error of σ |\n|---|---|\n";
   std::vector<double> ks, errors;
   for (int64_t k = 1; k <= 300; ++k) {
     const double est = power_iteration(A, u, 1).sigma;
     ks.push_back(double(k));
     errors.push_back(std::max(1e-16, (s[0] - est) / s[0]));
-    if (k == 1 || k == 10 || k == 100 || k == 300)
+    if (k == 1 || k == 10 || k == 100 || k == 300) {
+      table << "| " << k << " | " << std::setprecision(2) << errors.back() << " |\n";
       std::cout << "  after " << std::setw(3) << k << " iterations: sigma ~ " << std::setprecision(10) << est
                 << "  relative error " << std::setprecision(3) << errors.back() << "\n";
+    }
   }
+  ctx.result_table("power_iteration", table.str());
   std::cout << "  (the estimate is sqrt(||W^T W u||): sigma itself, not sigma^2; it approaches from below)\n";
   LinePlot cold;
   cold.title = "power iteration from a random start";
@@ -97,6 +104,8 @@ void power_iteration_cell(Context& ctx) {
     warm_err.push_back(std::max(1e-16, (truth - power_iteration(A, warm, 1).sigma) / truth));
     cold_err.push_back(std::max(1e-16, (truth - power_iteration(A, fresh, 1).sigma) / truth));
   }
+  ctx.result("power.drift_warm", *std::max_element(warm_err.begin() + 5, warm_err.end()), "%.1e");
+  ctx.result("power.drift_cold", 100 * *std::max_element(cold_err.begin(), cold_err.end()), "%.0f");
   std::cout << std::setprecision(3) << "  while W drifts (1 % noise per step): one warm-started iteration per step "
             << "stays within " << *std::max_element(warm_err.begin() + 5, warm_err.end())
             << " of sigma after the first steps; one cold iteration is off by up to "
@@ -161,6 +170,8 @@ void adaptive_cell(Context& ctx) {
   std::cout << "  T = 1, Euler (r = 1): n = ceil(T Lip ||A||^2 / 2), h = T / n\n";
   std::cout << "  A scaled by   ||A|| (estimate)   n    h         h Lip ||A||^2\n";
   double total = 1;
+  std::ostringstream table;
+  table << "| A scaled by | ‖A‖ | n | h | h‖A‖² |\n|---|---|---|---|---|\n";
   for (double scale : {1.0, 1.5, 2.0, 2.0, 2.5}) {
     {
       NoGrad no_grad;
@@ -171,7 +182,12 @@ void adaptive_cell(Context& ctx) {
     const auto& s = block.last_step();
     std::printf("  x%-11.1f  %-17.5f  %-4lld %-9.5f %.5f\n", total, s.norm, static_cast<long long>(s.substeps),
                 s.step, s.step * s.norm * s.norm);
+    char line[128];
+    std::snprintf(line, sizeof line, "| %g | %.2f | %lld | %.3g | %.2f |\n", total, s.norm,
+                  static_cast<long long>(s.substeps), s.step, s.step * s.norm * s.norm);
+    table << line;
   }
+  ctx.result_table("substeps", table.str());
   std::cout << "  The block's integration time stays T; only the resolution changes, so every forward pass is\n"
                "  non-expansive whatever the optimiser did to A.\n";
 }
@@ -186,13 +202,19 @@ void assemble_cell(Context& ctx) {
   state.trained = false;
   std::cout << state.model->summary({1, 1, 28, 28});
   std::cout << "  Lipschitz bound of each layer (evaluation mode):\n";
-  for (const LayerBound& row : layer_bounds(*state.model))
+  const std::vector<LayerBound> bounds = layer_bounds(*state.model);
+  for (const LayerBound& row : bounds)
     std::printf("    %-3s %-60s %.6f\n", row.name.c_str(), row.description.c_str(), row.bound);
+  // The layers with a norm of their own: the lift after Flatten and the head.
+  ctx.result("init.lift", bounds.size() > 1 ? bounds[1].bound : NAN, "%.2f");
+  ctx.result("init.head", bounds.empty() ? NAN : bounds.back().bound, "%.2f");
+  ctx.result("init.product", lipschitz_bound(*state.model), "%.2f");
   std::cout << std::setprecision(8) << "  product, pixels -> logits: " << lipschitz_bound(*state.model) << "\n";
   // The same network behind an input normalisation: the bound in pixel space is 1/std.
   Sequential normalised;
   normalised.add(std::make_shared<InputNormalization>(std::vector<double>{0.2860}, std::vector<double>{0.3530}));
   normalised.add(state.model);
+  ctx.result("init.normalised", lipschitz_bound(normalised), "%.2f");
   std::cout << "  behind a normalisation (x - 0.286) / 0.353, the bound in pixels is "
             << lipschitz_bound(normalised) << ": a network that is 1-Lipschitz after normalising is not in pixels\n";
   // A ResNet of the same layout, unconstrained.
@@ -202,6 +224,7 @@ void assemble_cell(Context& ctx) {
   for (int64_t i = 0; i < state.config.blocks; ++i)
     resnet.add(dense_resnet_step(state.config.width, state.config.width, {}, g));
   resnet.add(std::make_shared<Linear>(state.config.width, 10, true, g));
+  ctx.result("init.resnet", lipschitz_bound(resnet), "%.1f");
   std::cout << std::setprecision(4) << "  an unconstrained ResNet of the same layout (x + B sigma(Ax + b)) starts with bound "
             << lipschitz_bound(resnet) << " (at initialisation, before training grows the weights)\n";
 }
@@ -254,9 +277,25 @@ void train_cell(Context& ctx) {
   state.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   SNN_CHECK(!state.result.diverged, "training diverged: ", state.result.message);
   state.trained = true;
-  std::cout << "  sub-steps per forward pass at the end (5 blocks of T = 1): " << ch07::total_substeps(*state.model)
-            << "\n";
+  std::cout << "  sub-steps per forward pass at the end (" << state.config.blocks << " blocks of T = 1): "
+            << ch07::total_substeps(*state.model) << "\n";
+  ctx.result("substeps.final", static_cast<double>(ch07::total_substeps(*state.model)), "%.0f");
+  ctx.result("blocks", static_cast<double>(state.config.blocks), "%.0f");
+  ctx.result("epochs", static_cast<double>(epochs), "%.0f");
+  ctx.result_text("train_size", notebook::thousands(state.data.train.size()));
+  ctx.result("train_seconds", state.train_seconds, "%.0f");
   if (!state.result.history.empty()) {
+    // Epoch 1, every fifth and the last: the table of the book.
+    std::ostringstream table;
+    table << "| epoch | train accuracy | test accuracy |\n|---|---|---|\n" << std::fixed << std::setprecision(1);
+    const auto& history = state.result.history;
+    for (size_t i = 0; i < history.size(); ++i)
+      if (i == 0 || (i + 1) % 5 == 0 || i + 1 == history.size())
+        table << "| " << history[i].epoch << " | " << 100 * history[i].train_accuracy << " % | "
+              << 100 * history[i].test_accuracy << " % |\n";
+    ctx.result_table("epochs", table.str());
+    std::cout << std::defaultfloat;
+    ctx.result("train_accuracy.final", 100 * history.back().train_accuracy, "%.0f");
     std::vector<double> train_acc, test_acc;
     for (const auto& row : state.result.history)
       train_acc.push_back(100 * row.train_accuracy), test_acc.push_back(100 * row.test_accuracy);
@@ -301,6 +340,22 @@ void certificates_cell(Context& ctx) {
   state.eps.clear();
   for (int i = 0; i <= 20; ++i) state.eps.push_back(0.05 * i);
   state.certified = certified_accuracy_curve(logits, state.data.test.labels, state.bound, state.eps);
+  ctx.result("bound", state.bound, "%.7g");
+  ctx.result("clean_accuracy", 100 * state.clean, "%.1f");
+  ctx.result_text("test_size", notebook::thousands(state.data.test.size()));
+  {
+    std::ostringstream eps_row, cert_row;
+    eps_row << "| ε |";
+    cert_row << "| certified % |";
+    for (size_t i : {0, 2, 4, 5, 6, 10, 14, 20}) {
+      char cell[32];
+      std::snprintf(cell, sizeof cell, " %g |", state.eps[i]);
+      eps_row << cell;
+      std::snprintf(cell, sizeof cell, " %.1f |", 100 * state.certified[i]);
+      cert_row << cell;
+    }
+    ctx.result_table("certified", eps_row.str() + "\n|---|---|---|---|---|---|---|---|---|\n" + cert_row.str());
+  }
   std::cout << std::setprecision(6) << "  Lipschitz bound (pixels -> logits): " << state.bound << "\n"
             << std::setprecision(4) << "  clean test accuracy: " << 100 * state.clean << " %\n"
             << "  certified accuracy (correct and margin > sqrt(2) * bound * eps):\n";
@@ -323,6 +378,9 @@ void certificates_cell(Context& ctx) {
   const EmpiricalLipschitzResult r =
       empirical_lipschitz(net, state.data.test.inputs.narrow(0, 0, std::min<int64_t>(256, state.data.test.size())), search);
   state.lower_bound = r.best();
+  ctx.result("lower_bound", state.lower_bound, "%.3f");
+  ctx.result("lower_bound.random_pairs", static_cast<double>(search.random_pairs), "%.0f");
+  ctx.result("lower_bound.ascent_pairs", static_cast<double>(search.ascent_pairs), "%.0f");
   std::cout << "  measured Lipschitz lower bound: random pairs " << r.random_pairs << ", gradient ascent " << r.ascent
             << " against the upper bound " << state.bound << "\n";
 }

@@ -91,6 +91,68 @@ std::string percent(double v) {
   return os.str();
 }
 
+// The numbers the book quotes (notebooks_cpp/results.h): accuracies by model, evaluation and eps,
+// the bounds, which attack broke the images, and the times.
+void record_results(Context& ctx) {
+  const char* protocol_keys[2] = {"strong", "chapter"};
+  std::ostringstream table;
+  table << "| ε (ℓ2) |";
+  for (double e : state.setup.eps) table << " " << e << " |";
+  table << "\n|---|";
+  for (size_t i = 0; i < state.setup.eps.size(); ++i) table << "---|";
+  table << "\n";
+  for (const Model& m : state.models) {
+    ctx.result("clean_accuracy." + m.key, 100 * m.clean, "%.1f");
+    ctx.result("lipschitz." + m.key, m.lipschitz, m.kind == Kind::kResNet ? "%.3g" : "%.7g");
+    ctx.result_text("train_time." + m.key, m.loaded ? "(loaded)" : format_duration(m.train_seconds));
+    for (int p : {1, 0}) {
+      const bool ran = state.run_protocol[p];
+      ctx.result_text("attack_time." + m.key + "." + protocol_keys[p],
+                      ran ? format_duration(m.attack_seconds[p]) : "(not run)");
+      table << "| " << m.name << ", " << (p == 1 ? "chapter's PGD" : "strong") << " |";
+      for (size_t i = 0; i < state.setup.eps.size(); ++i) {
+        const std::string text = ran ? percent(m.reports[p].accuracy[i]) : "-";
+        table << " " << text << " |";
+        char key[96];
+        std::snprintf(key, sizeof key, "accuracy.%s.%s.%g", m.key.c_str(), protocol_keys[p], state.setup.eps[i]);
+        ctx.result_text(key, text);
+      }
+      table << "\n";
+    }
+  }
+  table << "| non-expansive, certified |";
+  for (size_t i = 0; i < state.setup.eps.size(); ++i) {
+    table << " " << percent(state.certified[i]) << " |";
+    char key[64];
+    std::snprintf(key, sizeof key, "certified.%g", state.setup.eps[i]);
+    ctx.result_text(key, percent(state.certified[i]));
+  }
+  ctx.result_table("accuracy", table.str());
+  ctx.result_text("attack_size", stablenn::notebook::thousands(state.attack_x.size(0)));
+  ctx.result_text("test_size", stablenn::notebook::thousands(state.data.test.size()));
+
+  // Which attack of the strong evaluation broke each image first.
+  std::ostringstream found;
+  const bool strong = state.run_protocol[0];
+  const std::vector<std::string> names =
+      strong ? state.models[0].reports[0].found_by_names : std::vector<std::string>{};
+  found << "| |";
+  for (const std::string& n : names) found << " " << n << " |";
+  found << "\n|---|";
+  for (size_t a = 0; a < names.size(); ++a) found << "---|";
+  found << "\n";
+  for (const Model& m : state.models) {
+    int64_t broken = 0;
+    if (strong)
+      for (int64_t n : m.reports[0].found_by) broken += n;
+    found << "| " << m.name << " (" << broken << " images broken) |";
+    if (strong)
+      for (int64_t n : m.reports[0].found_by) found << " " << n << " |";
+    found << "\n";
+  }
+  ctx.result_table("found_by", strong ? found.str() : "(the strong evaluation was not run)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -336,6 +398,7 @@ int main(int argc, char** argv) {
                table << "\n";
              }
              std::cout << table.str();
+             record_results(ctx);
              if (state.data.synthetic)
                std::cout << "\n(Synthetic data: Fashion-MNIST was not found, these are not the book's numbers.)\n";
            }},

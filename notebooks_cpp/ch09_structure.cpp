@@ -5,6 +5,7 @@
 // Read along in book/09-structure-preserving.md.
 // Run: build/notebooks_cpp/ch09_structure [--step] [--smoke] [--full]
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -124,6 +125,8 @@ double symplectic_defect(const Tensor& j) {
 void symplectic_cell(Context& ctx) {
   Generator g(ctx.seed + 2);
   std::cout << "  map (3 steps of h = 0.4, width 2 x 4)     ||J^T Omega J - Omega||   det J        Lipschitz bound\n";
+  std::ostringstream table;
+  table << "| map | ‖JᵀΩJ − Ω‖ | \\|det J\\| | Lipschitz bound |\n|---|---|---|---|\n";
   auto report = [&](const std::string& name, Module& block, int64_t width) {
     const Tensor x = g.normal({1, width}, 0, 1, kF64);
     const Tensor j = jacobian([&](const std::vector<Var>& in) { return flatten(block(in[0])); }, {x})[0];
@@ -133,6 +136,10 @@ void symplectic_cell(Context& ctx) {
     auto* bounded = dynamic_cast<LipschitzBounded*>(&block);
     std::printf("  %-40s %-25.3g %-12.10f %.4f\n", name.c_str(), symplectic_defect(j), det,
                 bounded ? bounded->lipschitz_bound() : NAN);
+    char line[200];
+    std::snprintf(line, sizeof line, "| %s | %.2g | %.10f | %.3g |\n", name.c_str(), symplectic_defect(j), det,
+                  bounded ? bounded->lipschitz_bound() : NAN);
+    table << line;
   };
   for (HamiltonianScheme scheme : {HamiltonianScheme::kHaberRuthottoVerlet, HamiltonianScheme::kStormerVerlet,
                                    HamiltonianScheme::kSymplecticEuler}) {
@@ -155,6 +162,7 @@ void symplectic_cell(Context& ctx) {
     HDNNBlock block(MapGeometry::dense(8, 8), o, g, kF64);
     report(scheme == HDNNScheme::kForwardEuler ? "H-DNN forward Euler" : "H-DNN symplectic Euler", block, 8);
   }
+  ctx.result_table("symplectic", table.str());
   std::cout << "  (|det J| from the singular values.) The separable schemes are symplectic to rounding; the\n"
                "  published Haber-Ruthotto form keeps volume (det J = 1) but not the symplectic form, because\n"
                "  sigma sits outside K; forward Euler keeps neither.\n";
@@ -215,14 +223,21 @@ void switching_cell(Context& ctx) {
   search.ascent_steps = ctx.pick(100, 10);
   search.seed = ctx.seed;
   const Tensor inputs = g.normal({16, 4, 6, 6}, 0, 1, kF64);
+  const double measured = empirical_lipschitz(pair, inputs, search).best();
+  ctx.result("pair.bound", pair.lipschitz_bound(), "%.4g");
+  ctx.result("pair.measured", measured, "%.8g");
   std::cout << std::setprecision(8) << "  a convolutional pair (4 channels, 6x6) with delta-orthogonal kernels: bound "
-            << pair.lipschitz_bound() << ", measured " << empirical_lipschitz(pair, inputs, search).best() << "\n";
+            << pair.lipschitz_bound() << ", measured " << measured << "\n";
   {
     NoGrad no_grad;
     pair.weight_c.add_(g.normal(pair.weight_c.shape(), 0, 0.2, kF64));
   }
+  const double changed = empirical_lipschitz(pair, inputs, search).best();
+  ctx.result("pair.changed.penalty", pair.orthogonality_penalty().item(), "%.0f");
+  ctx.result("pair.changed.bound", pair.lipschitz_bound(), "%.3g");
+  ctx.result("pair.changed.measured", changed, "%.3g");
   std::cout << "  after a random change of A_c (orthogonality penalty " << pair.orthogonality_penalty().item()
-            << "): bound " << pair.lipschitz_bound() << ", measured " << empirical_lipschitz(pair, inputs, search).best()
+            << "): bound " << pair.lipschitz_bound() << ", measured " << changed
             << "\n  The exact 1 needs an exact isometry; training only approximates one through the penalty, and\n"
                "  the bound says so.\n";
 }
@@ -334,6 +349,55 @@ void train_cell(Context& ctx) {
   }
 }
 
+// "unconstrained ResNet" -> "unconstrained_resnet": a model's part of its result keys.
+std::string model_key(ch09::Dynamics dynamics) {
+  std::string key;
+  for (char c : std::string(ch09::dynamics_name(dynamics)))
+    key += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : '_';
+  return key;
+}
+
+// The numbers the book quotes (notebooks_cpp/results.h): per model the training time, clean accuracy
+// and bound, and the robust accuracies by attack and eps (keys "strong.<model>.0.5", eps 8/255 as 8_255).
+void record_results(Context& ctx, int64_t attacked) {
+  const char* eps_keys[] = {"0", "8_255", "36_255", "0.3", "0.5", "0.8", "1"};
+  const char* eps_heads[] = {"ε = 0", "8/255", "36/255", "0.3", "0.5", "0.8", "1.0"};
+  std::ostringstream models, robust;
+  models << "| model | train (s) | clean (" << stablenn::notebook::thousands(state.test.size())
+         << ") | Lipschitz bound |\n|---|---|---|---|\n";
+  robust << "| model | attack |";
+  for (size_t i = 0; i < state.eps.size(); ++i) robust << " " << eps_heads[i] << " |";
+  robust << "\n|---|---|";
+  for (size_t i = 0; i < state.eps.size(); ++i) robust << "---|";
+  robust << "\n";
+  for (const Trained& t : state.models) {
+    const std::string key = model_key(t.dynamics);
+    char line[200];
+    std::snprintf(line, sizeof line, "| %s | %.0f | %.1f %% | %.3g |\n", ch09::dynamics_name(t.dynamics), t.seconds,
+                  100 * t.clean, t.bound);
+    models << line;
+    ctx.result("train_seconds." + key, t.seconds, "%.0f");
+    ctx.result("clean." + key, 100 * t.clean, "%.1f");
+    ctx.result("bound." + key, t.bound, "%.3g");
+    const char* rows[] = {"weak", "strong", "certified"};
+    for (int row = 0; row < 3; ++row) {
+      const std::vector<double>& v = row == 0 ? t.weak : row == 1 ? t.strong : t.certified;
+      robust << "| " << (row == 0 ? ch09::dynamics_name(t.dynamics) : "") << " | " << rows[row] << " |";
+      for (size_t i = 0; i < v.size(); ++i) {
+        std::snprintf(line, sizeof line, "%.1f", 100 * v[i]);
+        robust << " " << line << " |";
+        ctx.result_text(std::string(rows[row]) + "." + key + "." + eps_keys[i], line);
+      }
+      robust << "\n";
+    }
+  }
+  ctx.result_table("models", models.str());
+  ctx.result_table("robust", robust.str());
+  ctx.result_text("attacked", stablenn::notebook::thousands(attacked));
+  ctx.result_text("train_size", stablenn::notebook::thousands(state.train.size()));
+  ctx.result("epochs", static_cast<double>(ctx.int_flag("epochs", full_run(ctx) ? 100 : ctx.pick(6, 1))), "%.0f");
+}
+
 void robustness_cell(Context& ctx) {
   if (state.models.empty()) train_cell(ctx);
   const int64_t attacked = std::min<int64_t>(state.test.size(), ctx.int_flag("attack-size", full_run(ctx) ? 1024 : ctx.pick(200, 32)));
@@ -399,6 +463,7 @@ void robustness_cell(Context& ctx) {
     }
   }
   std::cout << "  (cert.: certified by the Lipschitz bound; a bound far above 1 certifies nothing)\n";
+  record_results(ctx, attacked);
 }
 
 void results_cell(Context& ctx) {

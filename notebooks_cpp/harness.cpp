@@ -18,6 +18,7 @@
 #include "core/random.h"
 #include "datasets/data_dir.h"
 #include "io/file_bytes.h"
+#include "notebooks_cpp/results.h"
 
 #ifndef STABLENN_VERSION
 #define STABLENN_VERSION "unknown"
@@ -244,6 +245,29 @@ std::string seconds_since(std::chrono::steady_clock::time_point start) {
   return os.str();
 }
 
+// Writes the numbers the cells recorded (results.h), with what the run was: the book quotes them.
+// False (after saying why) when the file cannot be written.
+bool write_run_results(const ChapterInfo& info, const std::string& program, const Context& ctx,
+                       const Options& opts, size_t cell_count) {
+  RunDescription run;
+  run.chapter = info.number;
+  run.program = program;
+  run.smoke = ctx.smoke;
+  run.seed = ctx.seed;
+  run.threads = ctx.threads;
+  run.threads_default = opts.threads == 0 && std::getenv("OMP_NUM_THREADS") == nullptr;
+  if (opts.cell != 0 && static_cast<size_t>(opts.cell) < cell_count)
+    run.cells = "1-" + std::to_string(opts.cell);
+  describe_machine(run);
+  try {
+    std::cout << "\nresults: " << write_results(run, ctx) << "\n";
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "\n" << program << ": cannot write the results file: " << e.what() << "\n";
+    return false;
+  }
+}
+
 }  // namespace
 
 int run_chapter(int argc, char** argv, const ChapterInfo& info, const std::vector<Cell>& cells) {
@@ -316,6 +340,7 @@ int run_chapter(int argc, char** argv, const ChapterInfo& info, const std::vecto
               << std::flush;
     ++cells_run;
   }
+  if (!write_run_results(info, program, ctx, opts, cells.size())) return 1;
   std::cout << "\ndone: " << cells_run << " cell" << (cells_run == 1 ? "" : "s") << " in "
             << seconds_since(program_start) << "\n";
   return 0;

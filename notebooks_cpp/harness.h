@@ -50,7 +50,21 @@ struct Context {
   double double_flag(const std::string& name, double fallback) const;
   // `full` normally, `small` under --smoke: the one-liner for sizes that shrink in smoke runs.
   int64_t pick(int64_t full, int64_t small) const { return smoke ? small : full; }
+
+  // Chapter 1: the numbers the book quotes. A cell records each under a key (lower-case letters,
+  // digits, '_', '.', '-'), formatted as the book prints it, e.g.
+  //   ctx.result("clean_accuracy.resnet", 88.3, "%.1f");   ctx.result_table("epochs", markdown);
+  // At the end of the run they are written to out/chNN_results.json with a description of the run
+  // (notebooks_cpp/results.h); scripts/update_book.sh copies them into the book's markers.
+  void result(const std::string& key, double value, const char* format);
+  void result_text(const std::string& key, const std::string& text);
+  void result_table(const std::string& name, const std::string& markdown);
+  std::map<std::string, std::string> results;  // key -> text, as written to the results file
+  std::map<std::string, std::string> tables;   // name -> Markdown table
 };
+
+// Chapter 1: 1042 -> "1,042", as the book writes counts.
+std::string thousands(int64_t count);
 
 // Chapter 1: one cell of a chapter program.
 struct Cell {

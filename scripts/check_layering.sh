@@ -19,6 +19,7 @@ declare -A allowed=(
   [layers/stable]="core autodiff ode layers layers/stable"
   [robust]="core io autodiff ode layers layers/stable robust"
   [train]="core io autodiff ode datasets layers train"
+  [tools]="core io tools"
 )
 
 status=0
