@@ -90,8 +90,10 @@ AxesLayout layout_axes(int region_x, int region_y, int region_w, int region_h, c
   int widest_x_label = 0;
   for (double tick : x.ticks())
     widest_x_label = std::max(widest_x_label, text_width(x.tick_label(tick)));
-  const int y_label_room = y_label.empty() ? 0 : text_height(y_label) + 8;
-  const int x_label_room = x_label.empty() ? 0 : text_height(x_label) + 8;
+  // Axis labels longer than the region wrap, like titles (draw_axes_frame wraps them the same way).
+  const std::string x_text = wrap_text(x_label, region_w - 4), y_text = wrap_text(y_label, region_h - 4);
+  const int y_label_room = y_label.empty() ? 0 : text_height(y_text) + 8;
+  const int x_label_room = x_label.empty() ? 0 : text_height(x_text) + 8;
   const FittedText fitted = fit_title(title, region_w);
   const int title_room = title.empty() ? 0 : text_height(fitted.text, fitted.scale) + 10;
 
@@ -120,7 +122,9 @@ void draw_grid(Canvas& canvas, const AxesLayout& axes) {
 }
 
 void draw_axes_frame(Canvas& canvas, const AxesLayout& axes, const std::string& title,
-                     const std::string& x_label, const std::string& y_label) {
+                     const std::string& x_label_text, const std::string& y_label_text) {
+  const std::string x_label = wrap_text(x_label_text, axes.region_w - 4);
+  const std::string y_label = wrap_text(y_label_text, axes.region_h - 4);
   const int bottom = axes.top + axes.height - 1;
   // The frame sits one pixel outside the plotting area, so data on the edge stays visible.
   canvas.draw_rect(axes.left - 1, axes.top - 1, axes.width + 2, axes.height + 2, kFrameColor);
