@@ -20,6 +20,13 @@ constexpr int kTitleScale = 2;
 const Color kFrameColor = colors::kDarkGrey;
 const Color kGridColor = {232, 232, 232};
 
+// The layout with its region set: a layout made by hand (region_w = 0) gets the whole canvas.
+AxesLayout with_region(AxesLayout axes, const Canvas& canvas) {
+  if (axes.region_w <= 0 || axes.region_h <= 0)
+    axes.region_x = 0, axes.region_y = 0, axes.region_w = canvas.width(), axes.region_h = canvas.height();
+  return axes;
+}
+
 }  // namespace
 
 double AxisScale::fraction(double v) const {
@@ -121,8 +128,9 @@ void draw_grid(Canvas& canvas, const AxesLayout& axes) {
   }
 }
 
-void draw_axes_frame(Canvas& canvas, const AxesLayout& axes, const std::string& title,
+void draw_axes_frame(Canvas& canvas, const AxesLayout& laid_out, const std::string& title,
                      const std::string& x_label_text, const std::string& y_label_text) {
+  const AxesLayout axes = with_region(laid_out, canvas);
   const std::string x_label = wrap_text(x_label_text, axes.region_w - 4);
   const std::string y_label = wrap_text(y_label_text, axes.region_h - 4);
   const int bottom = axes.top + axes.height - 1;
@@ -178,9 +186,10 @@ void draw_axes_frame(Canvas& canvas, const AxesLayout& axes, const std::string& 
   }
 }
 
-void draw_legend(Canvas& canvas, const AxesLayout& axes, const std::vector<LegendEntry>& entries,
+void draw_legend(Canvas& canvas, const AxesLayout& laid_out, const std::vector<LegendEntry>& entries,
                  const std::vector<std::pair<double, double>>& data_points) {
   if (entries.empty()) return;
+  const AxesLayout axes = with_region(laid_out, canvas);
   constexpr int kRow = 13, kSample = 22, kInset = 8;
   int widest = 0;
   for (const LegendEntry& entry : entries) widest = std::max(widest, text_width(entry.label));

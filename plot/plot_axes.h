@@ -33,8 +33,9 @@ AxisScale fixed_axis(double lo, double hi, bool log, const std::string& what);
 // labels and axis labels.
 struct AxesLayout {
   int left = 0, top = 0, width = 1, height = 1;  // the plotting area, in canvas pixels
-  // The whole region the axes were laid out in: titles and labels stay inside it.
-  int region_x = 0, region_y = 0, region_w = 1, region_h = 1;
+  // The whole region the axes were laid out in: titles and labels stay inside it (a width of 0, for
+  // a layout made by hand, means the whole canvas).
+  int region_x = 0, region_y = 0, region_w = 0, region_h = 0;
   AxisScale x, y;
   // Canvas coordinates of a data point (NaN when the value cannot be shown, e.g. <= 0 on a log
   // axis).
