@@ -119,6 +119,34 @@ std::string to_dot(const Var& root) {
   return os.str();
 }
 
+TapeGraph tape_graph(const Var& root) {
+  const GraphView g = collect(root);
+  TapeGraph out;
+  std::unordered_map<const VarImpl*, int> index;
+  for (const VarImpl* v : g.leaves) {
+    index[v] = static_cast<int>(out.nodes.size());
+    TapeGraphNode node;
+    node.kind = v->requires_grad ? TapeGraphNode::Kind::Leaf : TapeGraphNode::Kind::Constant;
+    node.name = g.names.at(v);
+    node.shape = shape_str(v->value.shape());
+    node.root = v == root.impl().get();
+    out.nodes.push_back(node);
+  }
+  for (const auto& op : g.ops) {
+    const int k = static_cast<int>(out.nodes.size());
+    TapeGraphNode node;
+    node.name = g.names.at(op->output);
+    node.op = op->op;
+    node.shape = shape_str(op->output->value.shape());
+    node.root = op->output == root.impl().get();
+    out.nodes.push_back(node);
+    for (const Var& in : op->inputs)
+      if (in.defined()) out.edges.emplace_back(index.at(in.impl().get()), k);
+    index[op->output] = k;
+  }
+  return out;
+}
+
 void write_dot(const Var& root, const std::string& path) {
   write_file_atomic(path, to_dot(root));
 }

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/stablenn_core.h"
-#include "io/image_io.h"
+#include "plot/image_grid_plot.h"
 #include "notebooks_cpp/harness.h"
 
 using namespace stablenn;
@@ -298,9 +298,16 @@ void convolution(Context& ctx) {
   Tensor edges = conv2d(image, sobel, Tensor(), 1, 1);  // [1, 2, side, side]
   Tensor magnitude = sqrt(sum(square(edges), {1})).select(0, 0);  // [side, side]
   magnitude = magnitude / std::max(1e-12, amax(magnitude).item());
-  Tensor picture = concat({image.select(0, 0).select(0, 0), magnitude}, 1);  // [side, 2*side]
+  // Both pictures side by side, each pixel drawn as a 3x3 block (nearest neighbour) so the 96x96
+  // images are large enough to see, with a title and captions.
+  CaptionedImageGrid figure;
+  figure.images = stack({image.select(0, 0), magnitude.unsqueeze(0)}, 0);  // [2, 1, side, side]
+  figure.captions = {"the image", "|Sobel edges| (conv2d)"};
+  figure.title = "edge detection by a convolution";
+  figure.columns = 2;
+  figure.scale = 3;
   const std::string path = ctx.out_path("ch01_edges.png");
-  save_png(path, picture);  // atomically, like every file the project writes
+  figure.save(path);  // atomically, like every file the project writes
   std::cout << "  wrote " << path << " (left: the image, right: |Sobel edges| by conv2d)\n";
 }
 

@@ -15,6 +15,7 @@
 
 #include "autodiff/autodiff.h"
 #include "core/stablenn_core.h"
+#include "plot/graph_plot.h"
 #include "notebooks_cpp/harness.h"
 
 using namespace stablenn;
@@ -75,21 +76,35 @@ void the_tape(Context&) {
 }
 
 // ---- cell 3 ----
+// The tape as boxes and arrows, drawn by the project's own plotting (plot/graph_plot.h): leaves that
+// require grad are blue, constants grey, ops white, and the loss has a double border.
+GraphPlot tape_figure(const Var& root, const std::string& title) {
+  const TapeGraph tape = tape_graph(root);
+  GraphPlot figure;
+  figure.title = title;
+  for (const TapeGraphNode& t : tape.nodes) {
+    GraphNode node;
+    node.label = (t.op.empty() ? t.name : t.name + " = " + t.op) + "\n" + t.shape;
+    if (t.kind == TapeGraphNode::Kind::Leaf) node.fill = {207, 227, 255};
+    if (t.kind == TapeGraphNode::Kind::Constant) node.ink = colors::kGrey;
+    node.emphasised = t.root;
+    figure.nodes.push_back(node);
+  }
+  figure.edges = tape.edges;
+  return figure;
+}
+
 void draw_the_tape(Context& ctx) {
   TinyNet n = tiny_net();
+  const std::string png = ctx.out_path("ch02_tape.png");
+  tape_figure(n.loss, "the tape of the tiny net's loss").save(png);
+  std::cout << "  wrote " << png << " (boxes in layers by depth, arrows from a value to the op using it;\n"
+            << "  blue: leaves that require grad, grey: constants, double border: the loss)\n";
+  // The same graph for Graphviz, as an extra: dot -Tpng <file> -o <png> lays it out differently.
   const std::string dot_path = ctx.out_path("ch02_tape.dot");
   write_dot(n.loss, dot_path);
-  std::cout << "  wrote " << dot_path << " (Graphviz: boxes are ops, blue ellipses leaves that require grad,\n"
-            << "  grey ones constants)\n";
-  if (std::system("command -v dot > /dev/null 2>&1") == 0) {
-    const std::string png = ctx.out_path("ch02_tape.png");
-    const std::string cmd = "dot -Tpng '" + dot_path + "' -o '" + png + "'";
-    if (std::system(cmd.c_str()) == 0) std::cout << "  rendered " << png << "\n";
-    else std::cout << "  dot failed to render the figure (the .dot file is still there)\n";
-  } else {
-    std::cout << "  Graphviz 'dot' is not installed; render later with: dot -Tpng " << dot_path
-              << " -o ch02_tape.png\n";
-  }
+  std::cout << "  wrote " << dot_path << " (Graphviz, optional: dot -Tpng '" << dot_path << "' -o '"
+            << ctx.out_path("ch02_tape_graphviz.png") << "')\n";
 }
 
 // ---- cell 4 ----
@@ -213,7 +228,8 @@ int main(int argc, char** argv) {
        "backward visits them bottom-up, so each op's output gradient is complete when it is used.",
        the_tape},
       {"Drawing the tape",
-       "The same graph as a Graphviz .dot file (and a PNG when Graphviz is installed).",
+       "The same graph as a picture: boxes in layers by depth, arrows from each value to the op that\n"
+       "uses it (and a Graphviz .dot file of it, for those who have Graphviz).",
        draw_the_tape},
       {"Checking gradients with finite differences",
        "A directional derivative against central differences for shrinking h (truncation vs\n"

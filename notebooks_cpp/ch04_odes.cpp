@@ -17,6 +17,7 @@
 #include "plot/canvas.h"
 #include "plot/plot.h"
 #include "plot/plot_axes.h"
+#include "notebooks_cpp/ch04_figures.h"
 #include "notebooks_cpp/harness.h"
 
 using namespace stablenn;
@@ -117,17 +118,20 @@ void convergence_orders(Context& ctx) {
 
 // ---- cell 3 ----
 // One panel: the set |R(z)| <= 1 shaded, its boundary dark, and the largest disk |z + r| <= r dashed.
-void draw_stability_panel(Canvas& canvas, int x, int y, int w, int h, const ButcherTableau& tableau) {
-  const double re_lo = -4.5, re_hi = 1.5;
+// All panels share one window, chosen from the regions' extent (ch04_figures.h), so none is clipped
+// and their sizes can be compared.
+void draw_stability_panel(Canvas& canvas, int x, int y, int w, int h, const ButcherTableau& tableau,
+                          const PlaneWindow& region) {
   const std::string title = tableau.name + ": |R(z)| <= 1";
-  // Lay out once to learn the axes' pixel size, then pick the imaginary range for equal scales.
-  AxesLayout axes = layout_axes(x, y, w, h, fixed_axis(re_lo, re_hi, false, "re"), fixed_axis(-3, 3, false, "im"),
-                                title, "Re z", "Im z");
-  const double half_im = 0.5 * (re_hi - re_lo) * axes.height / axes.width;
-  axes = layout_axes(x, y, w, h, fixed_axis(re_lo, re_hi, false, "re"), fixed_axis(-half_im, half_im, false, "im"),
+  // Lay out once to learn the axes' pixel size, then widen one range for equal scales.
+  AxesLayout axes = layout_axes(x, y, w, h, fixed_axis(region.re_lo, region.re_hi, false, "re"),
+                                fixed_axis(region.im_lo, region.im_hi, false, "im"), title, "Re z", "Im z");
+  const PlaneWindow window = equal_aspect(region, axes.width, axes.height);
+  const double re_lo = window.re_lo, re_hi = window.re_hi, im_lo = window.im_lo, im_hi = window.im_hi;
+  axes = layout_axes(x, y, w, h, fixed_axis(re_lo, re_hi, false, "re"), fixed_axis(im_lo, im_hi, false, "im"),
                      title, "Re z", "Im z");
   draw_grid(canvas, axes);
-  const StabilityGrid grid = stability_grid(tableau, re_lo, re_hi, -half_im, half_im, axes.width, axes.height);
+  const StabilityGrid grid = stability_grid(tableau, re_lo, re_hi, im_lo, im_hi, axes.width, axes.height);
   auto inside = [&](int64_t row, int64_t col) { return grid.abs_r[row * grid.width + col] <= 1.0; };
   const Color fill = palette_color(0), edge = colors::kDarkGrey;
   for (int64_t row = 0; row < grid.height; ++row)
@@ -144,7 +148,7 @@ void draw_stability_panel(Canvas& canvas, int x, int y, int w, int h, const Butc
     }
   canvas.set_clip(axes.left, axes.top, axes.width, axes.height);
   canvas.draw_line(axes.to_px(re_lo), axes.to_py(0), axes.to_px(re_hi), axes.to_py(0), colors::kGrey);
-  canvas.draw_line(axes.to_px(0), axes.to_py(-half_im), axes.to_px(0), axes.to_py(half_im), colors::kGrey);
+  canvas.draw_line(axes.to_px(0), axes.to_py(im_lo), axes.to_px(0), axes.to_py(im_hi), colors::kGrey);
   const double r = largest_stable_disk(tableau);
   for (int k = 0; k < 96; k += 2) {  // dashed circle of radius r around −r
     const double a0 = 2 * kPi * k / 96, a1 = 2 * kPi * (k + 1) / 96;
@@ -157,9 +161,13 @@ void draw_stability_panel(Canvas& canvas, int x, int y, int w, int h, const Butc
 
 void stability_regions(Context& ctx) {
   const std::vector<ButcherTableau> shown = {explicit_euler(), heun(), rk4(), dormand_prince()};
+  std::vector<PlaneWindow> extents;
+  for (const ButcherTableau& t : shown) extents.push_back(stability_window(t));
+  const PlaneWindow window = union_window(extents);
   Canvas canvas(1040, 900);
   for (size_t i = 0; i < shown.size(); ++i)
-    draw_stability_panel(canvas, 520 * static_cast<int>(i % 2), 450 * static_cast<int>(i / 2), 520, 450, shown[i]);
+    draw_stability_panel(canvas, 520 * static_cast<int>(i % 2), 450 * static_cast<int>(i / 2), 520, 450, shown[i],
+                         window);
   canvas.save_png(ctx.out_path("ch04_stability_regions.png"));
   std::cout << "  wrote " << ctx.out_path("ch04_stability_regions.png")
             << " (shaded: |R(z)| <= 1; red dashes: the largest disk |z + r| <= r inside)\n\n";

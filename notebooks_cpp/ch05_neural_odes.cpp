@@ -311,9 +311,12 @@ void trajectories(Context& ctx) {
   margin.y_label = "logit(class 1) - logit(class 0)";
   const std::vector<double> label_values = state.test.labels.to_vector();
   const std::vector<int64_t> labels(label_values.begin(), label_values.end());
+  bool class_labelled[2] = {false, false};  // the margin plot's legend: one entry per class
   for (int64_t i = 0; i < shown; ++i) {
     Series path, m;
-    path.color = m.color = palette_color(labels[static_cast<size_t>(i)]);
+    const int64_t c = labels[static_cast<size_t>(i)];
+    path.color = m.color = palette_color(c);
+    if ((c == 0 || c == 1) && !class_labelled[c]) m.label = "class " + std::to_string(c), class_labelled[c] = true;
     path.line_width = m.line_width = 1;
     for (size_t k = 0; k < states.size(); ++k) {
       const Tensor z = states[k].narrow(0, i, 1).reshape({-1});
@@ -347,6 +350,12 @@ void trajectories(Context& ctx) {
     flow.series.push_back(start);
     flow.series.push_back(end);
   }
+  Series zero;  // where the prediction flips
+  zero.label = "margin 0 (decision boundary)";
+  zero.color = colors::kDarkGrey;
+  zero.x = {0.0, 1.0};
+  zero.y = {0.0, 0.0};
+  margin.series.push_back(zero);
   flow.save(ctx.out_path("ch05_trajectories.png"));
   margin.save(ctx.out_path("ch05_margin.png"));
   std::cout << "  wrote " << ctx.out_path("ch05_regions.png") << ", " << ctx.out_path("ch05_trajectories.png")

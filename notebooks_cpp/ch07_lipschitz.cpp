@@ -364,8 +364,8 @@ void certificates_cell(Context& ctx) {
   std::vector<double> pct;
   for (double c : state.certified) pct.push_back(100 * c);
   LinePlot plot;
-  plot.title = "certified accuracy (l2), 1-Lipschitz network";
-  plot.x_label = "eps (l2 radius in pixels, images in [0, 1])";
+  plot.title = "certified accuracy (ℓ2), 1-Lipschitz network";
+  plot.x_label = "ε (ℓ2 radius in pixels, images in [0, 1])";
   plot.y_label = "% certified";
   plot.add("certified", state.eps, pct, Marker::Circle);
   save_plot(plot, ctx, "ch07_certified.png");

@@ -321,8 +321,8 @@ int main(int argc, char** argv) {
            "model, with its l2 norm.",
            [&](Context& ctx) {
              LinePlot plot;
-             plot.title = "robustness to l2 attacks" + std::string(state.data.synthetic ? " (synthetic data)" : "");
-             plot.x_label = "eps (l2 norm of the perturbation)";
+             plot.title = "robustness to ℓ2 attacks" + std::string(state.data.synthetic ? " (synthetic data)" : "");
+             plot.x_label = "ε (ℓ2 norm of the perturbation)";
              plot.y_label = "accuracy";
              plot.y_range = std::make_pair(0.0, 1.0);
              const Marker markers[2][2] = {{Marker::Circle, Marker::Cross}, {Marker::Triangle, Marker::Plus}};
@@ -351,7 +351,7 @@ int main(int argc, char** argv) {
                  const double r = m.reports[p].min_norm[i];
                  std::ostringstream caption;
                  caption << m.short_name << ": " << names[pred[i]];
-                 if (std::isfinite(r) && r > 0) caption << std::setprecision(2) << " |d| " << r;
+                 if (std::isfinite(r) && r > 0) caption << std::setprecision(2) << " |δ| " << r;
                  grid.captions.push_back(caption.str());
                  grid.caption_colors.push_back(pred[i] == labels[i] ? Color{0, 120, 0} : Color{200, 0, 0});
                }

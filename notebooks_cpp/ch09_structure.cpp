@@ -407,8 +407,8 @@ void robustness_cell(Context& ctx) {
   std::cout << "  " << attacked << " test images; weak attack: l2-PGD, 10 steps of 0.025 eps (as in the paper's result files); "
             << "strong: FMN, then APGD-margin and APGD-CE (" << pgd_steps << " iterations each) down the eps grid (a robust image is attacked once, at its largest eps), verified\n";
   LinePlot plot;
-  plot.title = "robust accuracy under l2-PGD (strong)";
-  plot.x_label = "eps";
+  plot.title = "robust accuracy under ℓ2-PGD (strong)";
+  plot.x_label = "ε (ℓ2)";
   plot.y_label = "% correct";
   for (Trained& t : state.models) {
     t.net->eval();

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 
 #include "core/error.h"
 #include "io/image_io.h"
@@ -55,6 +56,47 @@ int text_height(const std::string& text, int scale) {
   if (text.empty()) return 0;
   const int lines = static_cast<int>(text_lines(text).size());
   return ((lines - 1) * kLineHeight + kGlyphHeight) * scale;
+}
+
+std::string wrap_text(const std::string& text, int max_width, int scale) {
+  scale = std::max(scale, 1);
+  // Characters per line: width(n) = (n * advance - 1) * scale <= max_width.
+  const size_t fit = static_cast<size_t>(
+      std::max(1, (max_width / scale + (kGlyphAdvance - kGlyphWidth)) / kGlyphAdvance));
+  std::u32string out;
+  for (const std::u32string& line : text_lines(text)) {
+    if (!out.empty()) out.push_back(U'\n');
+    std::u32string current;  // the output line being filled
+    size_t i = 0;
+    while (i < line.size()) {
+      size_t end = line.find(U' ', i);
+      if (end == std::u32string::npos) end = line.size();
+      std::u32string word = line.substr(i, end - i);
+      i = end + 1;
+      const size_t needed = current.empty() ? word.size() : current.size() + 1 + word.size();
+      if (needed <= fit) {
+        if (!current.empty()) current.push_back(U' ');
+        current += word;
+        continue;
+      }
+      if (!current.empty()) out += current + U'\n', current.clear();
+      while (word.size() > fit) {  // a word longer than a line: break it between characters
+        out += word.substr(0, fit) + U'\n';
+        word.erase(0, fit);
+      }
+      current = word;
+    }
+    out += current;
+  }
+  return encode_utf8(out);
+}
+
+FittedText fit_text(const std::string& text, int max_width, int max_scale) {
+  for (int scale = std::max(max_scale, 1); scale > 1; --scale) {
+    const std::string wrapped = wrap_text(text, max_width, scale);
+    if (text_lines(wrapped).size() <= 2) return {wrapped, scale};
+  }
+  return {wrap_text(text, max_width, 1), 1};
 }
 
 Canvas::Canvas(int width, int height, Color background) : width_(width), height_(height) {
@@ -244,7 +286,7 @@ void Canvas::for_each_text_pixel(const std::string& text, int scale, Plot plot) 
 
 void Canvas::draw_text(int x, int y, const std::string& text, Color color, int scale) {
   scale = std::max(scale, 1);
-  for_each_text_pixel(text, scale, [&](int u, int v) { set_pixel(x + u, y + v, color); });
+  for_each_text_pixel(text, scale, [&](int u, int v) { set_text_pixel(x + u, y + v, color); });
 }
 
 void Canvas::draw_text_up(int x, int y, const std::string& text, Color color, int scale) {
@@ -252,10 +294,18 @@ void Canvas::draw_text_up(int x, int y, const std::string& text, Color color, in
   const int length = text_width(text, scale);
   // Counter-clockwise rotation: text point (u, v) lands at (v, length - 1 - u) in the box.
   for_each_text_pixel(text, scale,
-                      [&](int u, int v) { set_pixel(x + v, y + length - 1 - u, color); });
+                      [&](int u, int v) { set_text_pixel(x + v, y + length - 1 - u, color); });
+}
+
+void Canvas::set_text_pixel(int x, int y, Color color) {
+  if (x < 0 || x >= width_ || y < 0 || y >= height_) ++text_pixels_cut_;
+  set_pixel(x, y, color);
 }
 
 void Canvas::save_png(const std::string& path) const {
+  if (text_pixels_cut_ > 0)
+    std::cerr << "warning: " << path << ": " << text_pixels_cut_ << " pixels of text fall outside the "
+              << width_ << "x" << height_ << " canvas (a title or label is cut off)\n";
   save_png_bytes(path, width_, height_, 3, rgb_.data());
 }
 

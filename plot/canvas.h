@@ -43,6 +43,19 @@ enum class Marker { None, Circle, Square, Triangle, Diamond, Cross, Plus };
 int text_width(const std::string& text, int scale = 1);
 int text_height(const std::string& text, int scale = 1);
 
+// Chapter 3: `text` with line breaks put in at spaces so that every line is at most `max_width`
+// pixels wide at `scale`; a word wider than that on its own is broken between characters. Existing
+// '\n' are kept. Titles use it so they are wrapped rather than cut off at the canvas edge.
+std::string wrap_text(const std::string& text, int max_width, int scale = 1);
+
+// Chapter 3: text fitted to a width: the largest scale <= max_scale at which wrap_text gives at most
+// two lines (scale 1 wraps into as many lines as it needs).
+struct FittedText {
+  std::string text;  // with the line breaks
+  int scale = 1;
+};
+FittedText fit_text(const std::string& text, int max_width, int max_scale);
+
 // Chapter 3: the canvas.
 class Canvas {
  public:
@@ -80,17 +93,25 @@ class Canvas {
   // top-left corner of its bounding box at (x, y); the box is text_height wide, text_width tall.
   void draw_text_up(int x, int y, const std::string& text, Color color, int scale = 1);
 
+  // How many ink pixels of text fell outside the canvas so far: text a reader cannot see. Pixels cut
+  // by the clip rectangle do not count (that clipping is asked for). Plots keep this at 0.
+  int64_t text_pixels_cut() const { return text_pixels_cut_; }
+
   // Writes the canvas as an RGB PNG, atomically (temporary file + rename); errors name the file.
+  // Warns on stderr, naming the file, when text_pixels_cut() > 0.
   void save_png(const std::string& path) const;
 
  private:
   // Calls plot(u, v) for every ink pixel of `text` in unrotated text coordinates.
   template <class Plot>
   void for_each_text_pixel(const std::string& text, int scale, Plot plot) const;
+  // set_pixel for text: counts the pixels that miss the canvas (text_pixels_cut).
+  void set_text_pixel(int x, int y, Color color);
 
   int width_, height_;
   int clip_x0_, clip_y0_, clip_x1_, clip_y1_;  // half-open clip rectangle
   std::vector<uint8_t> rgb_;
+  int64_t text_pixels_cut_ = 0;
 };
 
 }  // namespace stablenn

@@ -86,7 +86,8 @@ const Glyph kAscii[95] = {
     /* i */ {{"..#..", ".....", ".##..", "..#..", "..#..", "..#..", ".###."}},
     /* j */ {{"...#.", ".....", "..##.", "...#.", "...#.", "#..#.", ".##.."}},
     /* k */ {{"#....", "#....", "#..#.", "#.#..", "##...", "#.#..", "#..#."}},
-    /* l */ {{".##..", "..#..", "..#..", "..#..", "..#..", "..#..", ".###."}},
+    // "l" ends in a hook to the right, so it never reads as "1" (whose flag points down-left).
+    /* l */ {{"##...", ".#...", ".#...", ".#...", ".#...", ".#...", "..##."}},
     /* m */ {{".....", ".....", "##.#.", "#.#.#", "#.#.#", "#...#", "#...#"}},
     /* n */ {{".....", ".....", "#.##.", "##..#", "#...#", "#...#", "#...#"}},
     /* o */ {{".....", ".....", ".###.", "#...#", "#...#", "#...#", ".###."}},
@@ -126,6 +127,9 @@ const ExtraGlyph kExtras[] = {
     {U'\u2265', {{".#...", "..#..", "...#.", "..#..", ".#...", ".....", "#####"}}},  // ≥
     {U'\u00B1', {{"..#..", "..#..", "#####", "..#..", "..#..", ".....", "#####"}}},  // ±
     {U'\u00D7', {{".....", "#...#", ".#.#.", "..#..", ".#.#.", "#...#", "....."}}},  // ×
+    // Norm subscripts, as in "ℓ2-PGD" and "ℓ∞ ball" (chapters 7-9): a looped script l, unlike "l" and "1".
+    {U'\u2113', {{"..#..", ".#.#.", ".#.#.", ".##..", ".#...", ".#..#", "..##."}}},  // ℓ
+    {U'\u221E', {{".....", ".....", ".#.#.", "#.#.#", "#.#.#", ".#.#.", "....."}}},  // ∞
 };
 
 // clang-format on
@@ -180,6 +184,28 @@ std::u32string decode_utf8(const std::string& text) {
     }
     out.push_back(code);
     i += 1 + extra;
+  }
+  return out;
+}
+
+std::string encode_utf8(const std::u32string& code_points) {
+  std::string out;
+  for (char32_t c : code_points) {
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else if (c < 0x800) {
+      out += static_cast<char>(0xC0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+      out += static_cast<char>(0xE0 | (c >> 12));
+      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | ((c >> 18) & 0x07));
+      out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    }
   }
   return out;
 }

@@ -1,8 +1,8 @@
 // plot/font.h — a 5x7 bitmap font for the text in plots (chapter 3).
 //
 // Plots need tick labels, titles and captions, and nothing more: a fixed-width 5x7 pixel font
-// covering printable ASCII plus a few symbols the book uses (ε, α, σ, λ, δ, θ, μ, →, ≤, ≥, ±, ×)
-// is enough and keeps the project free of font files. The glyph data lives in font.cpp.
+// covering printable ASCII plus a few symbols the book uses (ε, α, σ, λ, δ, θ, μ, →, ≤, ≥, ±, ×, and
+// ℓ, ∞ for the norms ℓ2 and ℓ∞) is enough and keeps the project free of font files. The glyph data lives in font.cpp.
 #pragma once
 #include <string>
 
@@ -29,5 +29,9 @@ bool glyph_ink(const Glyph& glyph, int row, int column);
 
 // Chapter 3: the code points of UTF-8 text; malformed bytes become U+FFFD (drawn as a box).
 std::u32string decode_utf8(const std::string& text);
+
+// Chapter 3: the UTF-8 bytes of code points (the inverse of decode_utf8 on valid text), so text can
+// be split by characters rather than bytes when it is wrapped.
+std::string encode_utf8(const std::u32string& code_points);
 
 }  // namespace stablenn

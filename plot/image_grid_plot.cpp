@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "core/error.h"
+#include "plot/font.h"
 
 namespace stablenn {
 
@@ -43,17 +45,25 @@ Canvas CaptionedImageGrid::render() const {
   const int64_t cell_w = std::max<int64_t>(image_w, caption_w);
   const int64_t cell_h = image_h + (caption_h > 0 ? kCaptionGap + caption_h : 0);
   const int64_t used_columns = std::min(columns, n), rows = (n + columns - 1) / columns;
-  const int title_h = title.empty() ? 0 : text_height(title, kTitleScale) + kGap;
-  const int64_t canvas_w = std::max<int64_t>(used_columns * (cell_w + kGap) + kGap,
-                                             text_width(title, kTitleScale) + 2 * kGap);
+  const int64_t grid_w = used_columns * (cell_w + kGap) + kGap;
+  // A long title wraps to the grid's width (at least 400 px), rather than widening the image.
+  const FittedText fitted =
+      fit_text(title, static_cast<int>(std::min<int64_t>(std::max<int64_t>(grid_w, 400), 16384)) - 2 * kGap,
+               kTitleScale);
+  const int title_h = title.empty() ? 0 : text_height(fitted.text, fitted.scale) + kGap;
+  const int64_t canvas_w =
+      std::max<int64_t>(grid_w, text_width(fitted.text, fitted.scale) + 2 * kGap);
   const int64_t canvas_h = kGap + title_h + rows * (cell_h + kGap);
   SNN_CHECK(canvas_w <= 16384 && canvas_h <= 16384, what, ": the grid would be ", canvas_w, "x",
             canvas_h, " pixels; use fewer images, more columns or a smaller scale");
 
   Canvas canvas(static_cast<int>(canvas_w), static_cast<int>(canvas_h));
-  if (!title.empty()) {
-    canvas.draw_text(static_cast<int>((canvas_w - text_width(title, kTitleScale)) / 2), kGap, title,
-                     colors::kBlack, kTitleScale);
+  if (!title.empty()) {  // each line centred
+    std::istringstream lines(fitted.text);
+    int top = kGap;
+    for (std::string line; std::getline(lines, line); top += kLineHeight * fitted.scale)
+      canvas.draw_text(static_cast<int>((canvas_w - text_width(line, fitted.scale)) / 2), top, line,
+                       colors::kBlack, fitted.scale);
   }
   const std::vector<double> values = images.to_vector();  // [N, C, H, W] row-major
   const int64_t plane = height * width;

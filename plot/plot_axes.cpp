@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 #include "core/error.h"
 #include "plot/font.h"
@@ -18,6 +19,13 @@ constexpr int kTickLength = 4;
 constexpr int kTitleScale = 2;
 const Color kFrameColor = colors::kDarkGrey;
 const Color kGridColor = {232, 232, 232};
+
+// The layout with its region set: a layout made by hand (region_w = 0) gets the whole canvas.
+AxesLayout with_region(AxesLayout axes, const Canvas& canvas) {
+  if (axes.region_w <= 0 || axes.region_h <= 0)
+    axes.region_x = 0, axes.region_y = 0, axes.region_w = canvas.width(), axes.region_h = canvas.height();
+  return axes;
+}
 
 }  // namespace
 
@@ -76,6 +84,10 @@ double AxesLayout::to_py(double data_y) const {
   return top + (1 - y.fraction(data_y)) * (height - 1);
 }
 
+FittedText fit_title(const std::string& title, int region_w) {
+  return fit_text(title, std::max(region_w - 16, kGlyphWidth), kTitleScale);
+}
+
 AxesLayout layout_axes(int region_x, int region_y, int region_w, int region_h, const AxisScale& x,
                        const AxisScale& y, const std::string& title, const std::string& x_label,
                        const std::string& y_label) {
@@ -85,12 +97,16 @@ AxesLayout layout_axes(int region_x, int region_y, int region_w, int region_h, c
   int widest_x_label = 0;
   for (double tick : x.ticks())
     widest_x_label = std::max(widest_x_label, text_width(x.tick_label(tick)));
-  const int y_label_room = y_label.empty() ? 0 : text_height(y_label) + 8;
-  const int x_label_room = x_label.empty() ? 0 : text_height(x_label) + 8;
-  const int title_room = title.empty() ? 0 : text_height(title, kTitleScale) + 10;
+  // Axis labels longer than the region wrap, like titles (draw_axes_frame wraps them the same way).
+  const std::string x_text = wrap_text(x_label, region_w - 4), y_text = wrap_text(y_label, region_h - 4);
+  const int y_label_room = y_label.empty() ? 0 : text_height(y_text) + 8;
+  const int x_label_room = x_label.empty() ? 0 : text_height(x_text) + 8;
+  const FittedText fitted = fit_title(title, region_w);
+  const int title_room = title.empty() ? 0 : text_height(fitted.text, fitted.scale) + 10;
 
   AxesLayout axes;
   axes.x = x, axes.y = y;
+  axes.region_x = region_x, axes.region_y = region_y, axes.region_w = region_w, axes.region_h = region_h;
   axes.left = region_x + 8 + y_label_room + widest_y_label + kTickLength + 3;
   axes.top = region_y + 10 + title_room;
   const int right = region_x + region_w - 12 - widest_x_label / 2;
@@ -112,8 +128,11 @@ void draw_grid(Canvas& canvas, const AxesLayout& axes) {
   }
 }
 
-void draw_axes_frame(Canvas& canvas, const AxesLayout& axes, const std::string& title,
-                     const std::string& x_label, const std::string& y_label) {
+void draw_axes_frame(Canvas& canvas, const AxesLayout& laid_out, const std::string& title,
+                     const std::string& x_label_text, const std::string& y_label_text) {
+  const AxesLayout axes = with_region(laid_out, canvas);
+  const std::string x_label = wrap_text(x_label_text, axes.region_w - 4);
+  const std::string y_label = wrap_text(y_label_text, axes.region_h - 4);
   const int bottom = axes.top + axes.height - 1;
   // The frame sits one pixel outside the plotting area, so data on the edge stays visible.
   canvas.draw_rect(axes.left - 1, axes.top - 1, axes.width + 2, axes.height + 2, kFrameColor);
@@ -135,26 +154,42 @@ void draw_axes_frame(Canvas& canvas, const AxesLayout& axes, const std::string& 
     canvas.draw_text(label_left, py - kGlyphHeight / 2, label, colors::kBlack);
     leftmost_label = std::min(leftmost_label, label_left);
   }
+  // Labels are centred on the axes, then moved (not cut) to stay inside the region.
+  auto inside = [](int start, int length, int lo, int extent) {
+    return std::max(lo, std::min(start, lo + extent - length));
+  };
   if (!x_label.empty()) {
-    canvas.draw_text(axes.left + (axes.width - text_width(x_label)) / 2, lowest_label_bottom + 6,
-                     x_label, colors::kBlack);
+    const int width = text_width(x_label);
+    canvas.draw_text(inside(axes.left + (axes.width - width) / 2, width, axes.region_x + 2,
+                            axes.region_w - 4),
+                     lowest_label_bottom + 6, x_label, colors::kBlack);
   }
   if (!y_label.empty()) {
     const int box_width = text_height(y_label), box_height = text_width(y_label);
-    canvas.draw_text_up(leftmost_label - 8 - box_width, axes.top + (axes.height - box_height) / 2,
+    canvas.draw_text_up(std::max(leftmost_label - 8 - box_width, axes.region_x),
+                        inside(axes.top + (axes.height - box_height) / 2, box_height,
+                               axes.region_y + 2, axes.region_h - 4),
                         y_label, colors::kBlack);
   }
   if (!title.empty()) {
-    const int title_width = text_width(title, kTitleScale);
-    canvas.draw_text(axes.left + (axes.width - title_width) / 2,
-                     axes.top - 10 - text_height(title, kTitleScale), title, colors::kBlack,
-                     kTitleScale);
+    const FittedText fitted = fit_title(title, axes.region_w);
+    const int top = axes.top - 10 - text_height(fitted.text, fitted.scale);
+    std::istringstream lines(fitted.text);
+    int line_number = 0;
+    for (std::string line; std::getline(lines, line); ++line_number) {
+      const int width = text_width(line, fitted.scale);
+      canvas.draw_text(inside(axes.left + (axes.width - width) / 2, width, axes.region_x + 8,
+                              axes.region_w - 16),
+                       top + line_number * kLineHeight * fitted.scale, line, colors::kBlack,
+                       fitted.scale);
+    }
   }
 }
 
-void draw_legend(Canvas& canvas, const AxesLayout& axes, const std::vector<LegendEntry>& entries,
+void draw_legend(Canvas& canvas, const AxesLayout& laid_out, const std::vector<LegendEntry>& entries,
                  const std::vector<std::pair<double, double>>& data_points) {
   if (entries.empty()) return;
+  const AxesLayout axes = with_region(laid_out, canvas);
   constexpr int kRow = 13, kSample = 22, kInset = 8;
   int widest = 0;
   for (const LegendEntry& entry : entries) widest = std::max(widest, text_width(entry.label));
@@ -177,6 +212,9 @@ void draw_legend(Canvas& canvas, const AxesLayout& axes, const std::vector<Legen
       if (count < best_count) best_count = count, best_x = xs[column], best_y = ys[row];
     }
   }
+  // A legend wider or taller than the plotting area: keep it on the region, from its left/top.
+  best_x = std::max(axes.region_x + 2, std::min(best_x, axes.region_x + axes.region_w - 2 - box_w));
+  best_y = std::max(axes.region_y + 2, std::min(best_y, axes.region_y + axes.region_h - 2 - box_h));
   canvas.fill_rect(best_x, best_y, box_w, box_h, colors::kWhite);
   canvas.draw_rect(best_x, best_y, box_w, box_h, colors::kGrey);
   for (size_t i = 0; i < entries.size(); ++i) {

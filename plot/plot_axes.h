@@ -33,12 +33,19 @@ AxisScale fixed_axis(double lo, double hi, bool log, const std::string& what);
 // labels and axis labels.
 struct AxesLayout {
   int left = 0, top = 0, width = 1, height = 1;  // the plotting area, in canvas pixels
+  // The whole region the axes were laid out in: titles and labels stay inside it (a width of 0, for
+  // a layout made by hand, means the whole canvas).
+  int region_x = 0, region_y = 0, region_w = 0, region_h = 0;
   AxisScale x, y;
   // Canvas coordinates of a data point (NaN when the value cannot be shown, e.g. <= 0 on a log
   // axis).
   double to_px(double data_x) const;
   double to_py(double data_y) const;
 };
+
+// Chapter 3: a plot title fitted to a region `region_w` pixels wide: wrapped, and drawn smaller when
+// it would need more than two lines at the title size (never cut off).
+FittedText fit_title(const std::string& title, int region_w);
 
 // Chapter 3: lays out axes in the region (region_x, region_y, region_w, region_h).
 AxesLayout layout_axes(int region_x, int region_y, int region_w, int region_h, const AxisScale& x,
@@ -61,7 +68,8 @@ struct LegendEntry {
 };
 
 // Chapter 3: a legend box in the corner of the axes that covers the fewest of `data_points`
-// (canvas coordinates of the plotted points), so it hides as little of the data as possible.
+// (canvas coordinates of the plotted points), so it hides as little of the data as possible. The box
+// stays inside the plotting area when it fits there (inside the region otherwise).
 void draw_legend(Canvas& canvas, const AxesLayout& axes, const std::vector<LegendEntry>& entries,
                  const std::vector<std::pair<double, double>>& data_points);
 
