@@ -47,7 +47,19 @@ std::string this_executable() {
   return error ? "" : exe.string();
 }
 
+// set_program_location's values while set.
+bool location_overridden = false;
+std::string overridden_source, overridden_executable;
+
 }  // namespace
+
+void set_program_location(const std::string& source_dir, const std::string& executable) {
+  location_overridden = true;
+  overridden_source = source_dir;
+  overridden_executable = executable;
+}
+
+void restore_program_location() { location_overridden = false; }
 
 std::string built_source_dir() {
 #ifdef STABLENN_SOURCE_DIR
@@ -87,7 +99,10 @@ std::vector<DataRoot> data_search_roots(const std::string& data_dir_flag) {
   if (!data_dir_flag.empty()) candidates.push_back({absolute(data_dir_flag), "--data-dir"});
   const char* env = std::getenv("STABLENN_DATA");
   if (env != nullptr && env[0] != '\0') candidates.push_back({absolute(env), "STABLENN_DATA"});
-  for (const DataRoot& root : default_data_roots(built_source_dir(), this_executable())) candidates.push_back(root);
+  const std::vector<DataRoot> defaults =
+      location_overridden ? default_data_roots(overridden_source, overridden_executable)
+                          : default_data_roots(built_source_dir(), this_executable());
+  for (const DataRoot& root : defaults) candidates.push_back(root);
   return without_duplicates(candidates);
 }
 

@@ -40,6 +40,12 @@ std::vector<DataRoot> default_data_roots(const std::string& source_dir, const st
 // Chapter 3: the source tree this library was built from (a compile definition), "" when unknown.
 std::string built_source_dir();
 
+// Chapter 3: where data_search_roots looks beyond the working directory: by default the source
+// tree of built_source_dir() and the running executable (/proc/self/exe). A test that needs a data
+// set to be absent points both elsewhere (empty strings: nowhere); restore_program_location() undoes it.
+void set_program_location(const std::string& source_dir, const std::string& executable);
+void restore_program_location();
+
 // Chapter 3: `folder/name` when it exists, else `folder/name.gz` when that exists, else "".
 std::string find_raw_or_gz(const std::string& folder, const std::string& name);
 

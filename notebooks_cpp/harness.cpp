@@ -66,7 +66,7 @@ TrainTestData real_or_synthetic(const std::string& dataset,
     std::ostringstream note;
     note << "  " << dataset << " was not found, so this run uses SYNTHETIC data instead (the numbers\n"
          << "  below are NOT " << dataset << "'s):\n    " << details;
-    std::cout << note.str() << "\n" << std::flush;
+    notice(note.str());  // also when the cell runs hidden: every later number depends on it
     TrainTestData data = make_synthetic();
     data.synthetic = true;
     data.note = note.str();
@@ -192,7 +192,8 @@ TrainResult fit_or_resume(const Context& ctx, Trainer& trainer, const DataLoader
   if (o.checkpoint_path.empty()) {
     // nothing to resume from: a plain fit
   } else if (!file_exists(o.checkpoint_path)) {
-    notice("  (no checkpoint at " + where + " yet: training " + std::to_string(o.epochs) + " epochs" +
+    notice("  (no checkpoint at " + where + " yet: training " + std::to_string(o.epochs) +
+           (o.epochs == 1 ? " epoch" : " epochs") +
            hidden_note + ")");
   } else if (ctx.has_flag("retrain")) {
     notice("  (--retrain: training again, replacing " + where + ")");
@@ -269,6 +270,8 @@ class HiddenStdout {
     }
     if (saved_buf_) {
       std::cout.rdbuf(saved_buf_);  // also clears the stream's error state
+      // A write to the null buffer fails before it uses up a setw(), which would pad our next line.
+      std::cout.width(0);
     }
   }
   HiddenStdout(const HiddenStdout&) = delete;

@@ -255,9 +255,16 @@ struct ScopedEnv {
   std::string old_;
 };
 
+// The real datasets next to the source tree or the executable must not be found here.
+struct NoProgramLocation {
+  NoProgramLocation() { stablenn::set_program_location("", ""); }
+  ~NoProgramLocation() { stablenn::restore_program_location(); }
+};
+
 TEST(DataFolder, MissingDatasetNamesFoldersFilesAndScript) {
   TempDir flag_dir, env_dir;
   ScopedEnv env(env_dir.path());
+  NoProgramLocation nowhere_else;
   // The environment folder holds half the dataset: the message says what it lacks.
   datasets_test::write_raw(env_dir.file("mnist/t10k-images-idx3-ubyte"), {0});
   const std::string message = error_message([&] { load_mnist(Split::Test, flag_dir.path()); });
