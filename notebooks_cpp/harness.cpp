@@ -24,6 +24,7 @@
 #include "datasets/data_dir.h"
 #include "io/file_bytes.h"
 #include "io/safetensors.h"
+#include "train/trainer.h"
 
 #ifndef STABLENN_VERSION
 #define STABLENN_VERSION "unknown"

@@ -27,7 +27,14 @@
 #include "core/error.h"
 #include "datasets/fallback.h"
 #include "io/args.h"
-#include "train/trainer.h"
+
+namespace stablenn {
+// train/trainer.h, declared only: including it would bring autodiff's overloads (concat of Vars)
+// into every chapter, making calls such as concat({tensor, tensor}, 1) ambiguous.
+class DataLoader;
+class Trainer;
+struct TrainResult;
+}  // namespace stablenn
 
 namespace stablenn::notebook {
 

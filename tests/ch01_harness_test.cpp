@@ -20,6 +20,7 @@
 #include "layers/activations.h"
 #include "layers/linear.h"
 #include "notebooks_cpp/harness.h"
+#include "train/trainer.h"
 
 using stablenn::notebook::Cell;
 using stablenn::notebook::Context;
