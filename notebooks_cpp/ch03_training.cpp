@@ -47,7 +47,15 @@ struct Chapter {
 };
 Chapter state;
 
-std::string checkpoint_path(const Context& ctx) { return ctx.out_path("ch03_mlp.safetensors"); }
+// The trained MLP's checkpoint (after the data is loaded): its name changes with everything that
+// changes the weights, so a --smoke run's file is never reused by a full run.
+std::string checkpoint_path(const Context& ctx) {
+  std::ostringstream config;
+  config << state.train.name << " " << state.train.size() << (state.real_data ? "" : " synthetic") << " epochs "
+         << ctx.int_flag("epochs", ctx.pick(10, 2)) << " batch " << ctx.int_flag("batch", 128) << " lr "
+         << ctx.double_flag("lr", 1e-3) << " seed " << ctx.seed;
+  return notebook::checkpoint_for(ctx, "ch03_mlp", config.str());
+}
 
 // ---- cell 1: the data ----
 void ensure_data(Context& ctx) {
@@ -175,13 +183,18 @@ void train_model(Context& ctx) {
   Trainer trainer(*state.model, adam);
   trainer.options.epochs = state.epochs;
   trainer.options.checkpoint_path = checkpoint_path(ctx);
-  trainer.options.csv_path = ctx.out_path("ch03_mlp.csv");
+  trainer.options.csv_path = checkpoint_path(ctx) + ".csv";
   std::cout << "  Adam, lr " << lr << " with cosine decay, batch " << batch << ", " << state.epochs
             << " epochs of " << train.num_batches() << " batches\n";
   const auto start = std::chrono::steady_clock::now();
-  state.result = trainer.fit(train, &test);
+  // Reuses the checkpoint of an earlier run (or resumes one stopped by Ctrl-C) unless --retrain.
+  state.result = notebook::fit_or_resume(ctx, trainer, train, &test);
   state.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   SNN_CHECK(!state.result.diverged, "training diverged: ", state.result.message);
+  // Epochs an earlier run trained count with the time they took then (the CSV log keeps it).
+  double logged = 0;
+  for (const EpochResult& row : state.result.history) logged += row.seconds;
+  state.train_seconds = std::max(state.train_seconds, logged);
   state.test_eval = evaluate(*state.model, test, nullptr);
   state.trained = true;
   std::cout << "  wrote " << trainer.options.csv_path << " and " << trainer.options.checkpoint_path << "\n";
@@ -442,6 +455,7 @@ int main(int argc, char** argv) {
       {3, "Training a network", "book/03-training.md",
        {{"epochs", true, "training epochs (default 10; 2 with --smoke)", args::whole_number(1, 100000)},
         {"batch", true, "batch size (default 128)", args::whole_number(1, 1 << 20)},
-        {"lr", true, "Adam learning rate (default 1e-3)", args::number(0, 1e6)}}},
+        {"lr", true, "Adam learning rate (default 1e-3)", args::number(0, 1e6)},
+        {"retrain", false, "train again even when an earlier run's checkpoint exists"}}},
       cells);
 }

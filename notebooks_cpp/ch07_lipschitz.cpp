@@ -249,7 +249,17 @@ void ensure_data(Context& ctx) {
   state.have_data = true;
 }
 
-std::string checkpoint_path(const Context& ctx) { return ctx.out_path("ch07_nonexpansive.safetensors"); }
+// The trained network's checkpoint: its name changes with everything that changes the weights, so
+// a --smoke run's file is never reused by a full run.
+std::string checkpoint_path(const Context& ctx) {
+  std::ostringstream config;
+  config << state.data.train.name << " " << state.data.train.size() << (state.data.synthetic ? " synthetic" : "")
+         << " epochs " << ctx.int_flag("epochs", ctx.pick(30, 1)) << " width "
+         << ctx.int_flag("width", ctx.smoke ? 64 : 256) << " blocks " << ctx.int_flag("blocks", ctx.smoke ? 2 : 5)
+         << " temperature " << ctx.double_flag("temperature", 16.0) << " lr " << ctx.double_flag("lr", 1e-3)
+         << " seed " << ctx.seed;
+  return notebook::checkpoint_for(ctx, "ch07_nonexpansive", config.str());
+}
 
 void train_cell(Context& ctx) {
   ensure_data(ctx);
@@ -267,13 +277,14 @@ void train_cell(Context& ctx) {
   Trainer trainer(*state.model, adam, loss);
   trainer.options.epochs = epochs;
   trainer.options.checkpoint_path = checkpoint_path(ctx);
-  trainer.options.csv_path = ctx.out_path("ch07_nonexpansive.csv");
+  trainer.options.csv_path = checkpoint_path(ctx) + ".csv";
   trainer.options.label = "non-expansive";
   std::cout << "  " << state.data.train.name << ": " << state.data.train.size() << " images; Adam lr " << lr
             << " with cosine decay, batch 128, " << epochs << " epochs; loss: cross-entropy of " << temperature
             << " x logits\n";
   const auto start = std::chrono::steady_clock::now();
-  state.result = trainer.fit(train, &test);
+  // Reuses the checkpoint of an earlier run (or resumes one stopped by Ctrl-C) unless --retrain.
+  state.result = notebook::fit_or_resume(ctx, trainer, train, &test);
   state.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   SNN_CHECK(!state.result.diverged, "training diverged: ", state.result.message);
   state.trained = true;
@@ -435,6 +446,7 @@ int main(int argc, char** argv) {
         {"width", true, "width of the blocks (default 256; 64 with --smoke)", args::whole_number(1, 65536)},
         {"blocks", true, "gradient-step blocks (default 5; 2 with --smoke)", args::whole_number(1, 1000)},
         {"temperature", true, "logit temperature of the loss (default 16)", args::number(1e-6, 1e6)},
-        {"lr", true, "Adam learning rate (default 1e-3)", args::number(0, 1e6)}}},
+        {"lr", true, "Adam learning rate (default 1e-3)", args::number(0, 1e6)},
+        {"retrain", false, "train again even when an earlier run's checkpoint exists"}}},
       cells);
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -72,6 +73,13 @@ void train_or_load(Model& m, Context& ctx) {
   to.resume = !ctx.has_flag("retrain");
   to.csv_path = ctx.out_path(m.file + ".csv");
   to.label = m.name;
+  if (ctx.hidden) {  // --cell N: the user sees nothing of this cell, yet it may train for minutes
+    const std::string where = std::filesystem::absolute(to.checkpoint_path).lexically_normal().string();
+    notebook::notice("  (" + m.name + ": " +
+                     (to.resume && std::filesystem::exists(where) ? "reusing (or resuming) " + where
+                                                                  : "training, saving to " + where) +
+                     ")");
+  }
   const auto start = std::chrono::steady_clock::now();
   const TrainResult r = train_model(*m.net, m.loss, state.data.train, state.data.test, state.setup, ctx.seed, to);
   m.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -341,8 +341,17 @@ void train_cell(Context& ctx) {
     Trainer trainer(model, sgd, loss);
     trainer.options.epochs = epochs;
     trainer.options.label = ch09::dynamics_name(dynamics);
+    // A checkpoint per model, named after everything that changes its weights: a later run (or
+    // --cell N) reuses it, and a run stopped by Ctrl-C resumes after its last epoch.
+    std::ostringstream config;
+    config << ch09::dynamics_name(dynamics) << " widths " << state.widths[0] << "," << state.widths[1] << ","
+           << state.widths[2] << " " << state.train.name << " " << state.train.size()
+           << (state.synthetic ? " synthetic" : "") << " epochs " << epochs << " lr " << lr << " margin " << margin
+           << " ortho " << ortho << " seed " << ctx.seed;
+    trainer.options.checkpoint_path = notebook::checkpoint_for(ctx, "ch09_model", config.str());
+    trainer.options.csv_path = trainer.options.checkpoint_path + ".csv";
     const auto start = std::chrono::steady_clock::now();
-    const TrainResult result = trainer.fit(train, &test);
+    const TrainResult result = notebook::fit_or_resume(ctx, trainer, train, &test);
     t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     SNN_CHECK(!result.diverged, ch09::dynamics_name(dynamics), ": training diverged: ", result.message);
     state.models.push_back(t);
@@ -515,6 +524,7 @@ int main(int argc, char** argv) {
         {"pgd-steps", true, "iterations of the strong attack (default 50)", args::whole_number(1, 100000)},
         {"lr", true, "SGD learning rate (default 0.01)", args::number(0, 1e6)},
         {"margin", true, "hinge margin (default 0.07)", args::number(0, 1e6)},
-        {"ortho", true, "weight of the orthogonality penalty (default 1e-4)", args::number(0, 1e6)}}},
+        {"ortho", true, "weight of the orthogonality penalty (default 1e-4)", args::number(0, 1e6)},
+        {"retrain", false, "train again even when an earlier run's checkpoint exists"}}},
       cells);
 }

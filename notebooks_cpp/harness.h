@@ -28,6 +28,14 @@
 #include "datasets/fallback.h"
 #include "io/args.h"
 
+namespace stablenn {
+// train/trainer.h, declared only: including it would bring autodiff's overloads (concat of Vars)
+// into every chapter, making calls such as concat({tensor, tensor}, 1) ambiguous.
+class DataLoader;
+class Trainer;
+struct TrainResult;
+}  // namespace stablenn
+
 namespace stablenn::notebook {
 
 // Chapter 1: what a cell sees while it runs.
@@ -38,6 +46,7 @@ struct Context {
   std::string data_dir;        // --data-dir: empty means "search the usual places"
   int threads = 0;             // the thread count in use
   std::map<std::string, std::string> flags;  // chapter-specific flags, e.g. {"retrain", "1"}
+  bool hidden = false;         // this cell runs only to build the state of a later --cell N
 
   // Path of an output file inside out_dir (the folder is created if needed).
   std::string out_path(const std::string& file_name) const;
@@ -118,5 +127,29 @@ TrainTestData real_or_synthetic(const std::string& dataset,
 // or when loading failed, `train` trains it (and writes the checkpoint). Returns true when loaded.
 bool load_or_train(const std::string& checkpoint, const std::function<void()>& load,
                    const std::function<void()>& train);
+
+// Chapter 1: `text` wrapped at word boundaries into lines of at most `width` characters (a word
+// longer than that stays whole), each starting with `indent`. Blank lines (paragraph breaks) are
+// kept; other line breaks join, except before a line that starts indented or with "- " / "* ".
+std::string wrap_text(const std::string& text, size_t width, const std::string& indent = "");
+
+// Chapter 1: prints `line` (a newline is added) where the user sees it even while the cell runs
+// hidden under --cell N: for what the user must know, such as "training now, no checkpoint found".
+void notice(const std::string& line);
+
+// Chapter 3: the checkpoint file of a training run in --out: "<name>_<8 hex digits>.safetensors",
+// the digits a hash of `config` (write into it everything that changes the trained weights: sizes,
+// epochs, learning rate, seed, data), so that a --smoke run's file is never taken for a full run's.
+std::string checkpoint_for(const Context& ctx, const std::string& name, const std::string& config);
+
+// Chapter 3: trainer.fit(train, test) with the chapter programs' checkpoint rules. When
+// trainer.options.checkpoint_path exists (and --retrain, which chapters that train declare, was not
+// given) the run resumes from it: a finished run's file means no training at all, one stopped by
+// Ctrl-C continues after its last epoch. The history of the earlier epochs comes back from the CSV
+// log (trainer.options.csv_path), which is rewritten whole. A file that does not fit the model is
+// reported and training starts afresh. Says which of these happens, naming the file's absolute path,
+// also in a hidden cell.
+TrainResult fit_or_resume(const Context& ctx, Trainer& trainer, const DataLoader& train,
+                          const DataLoader* test);
 
 }  // namespace stablenn::notebook

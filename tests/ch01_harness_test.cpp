@@ -4,17 +4,23 @@
 
 #include <filesystem>
 #include <functional>
+#include <iomanip>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <cstdio>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "datasets/data_dir.h"
 #include "datasets/fallback.h"
+#include "layers/activations.h"
+#include "layers/linear.h"
 #include "notebooks_cpp/harness.h"
+#include "train/trainer.h"
 
 using stablenn::notebook::Cell;
 using stablenn::notebook::Context;
@@ -245,6 +251,265 @@ TEST(HarnessCheckpoint, LoadsWhenPresentTrainsWhenAbsentOrUnfit) {
   std::cout.rdbuf(saved);
   EXPECT_EQ(trainings, 2);
   EXPECT_NE(captured.str().find("does not fit: tensor 'w'"), std::string::npos) << captured.str();
+}
+
+// ---- --cell N: hidden cells are silent whatever prints, and reuse checkpoints ----
+
+// Runs `body` with file descriptor 1 pointing at a temporary file; returns what reached it.
+std::string capture_fd1(const std::function<void()>& body) {
+  const std::string path = (std::filesystem::path(testing::TempDir()) /
+                            ("fd1_" + std::to_string(::getpid()) + ".txt")).string();
+  std::cout.flush();
+  std::fflush(stdout);
+  const int saved = ::dup(STDOUT_FILENO);
+  const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  EXPECT_GE(file, 0);
+  ::dup2(file, STDOUT_FILENO);
+  ::close(file);
+  body();
+  std::cout.flush();
+  std::fflush(stdout);
+  ::dup2(saved, STDOUT_FILENO);
+  ::close(saved);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::filesystem::remove(path);
+  return text.str();
+}
+
+TEST(HarnessHidden, HiddenCellsPrintNothingEvenThroughPrintf) {
+  std::vector<int> ran;
+  std::string out;
+  testing::internal::CaptureStderr();
+  const std::string fd1 = capture_fd1([&] {
+    EXPECT_EQ(run_cells({"--cell", "2"}, ran, out, {0, "test", "book/none.md"}, [](Context& ctx) {
+                std::printf("printf from a hidden cell\n");
+                std::puts("puts from a hidden cell");
+                const char raw[] = "write(1) from a hidden cell\n";
+                EXPECT_EQ(::write(STDOUT_FILENO, raw, sizeof raw - 1), static_cast<ssize_t>(sizeof raw - 1));
+                std::fprintf(stderr, "stderr from a hidden cell\n");
+                stablenn::notebook::notice("notice from a hidden cell");
+                std::cout << std::setw(12) << "padded";  // fails on the null buffer, width unused
+                EXPECT_TRUE(ctx.hidden);
+              }),
+              0);
+    std::printf("printf after the run\n");  // fd 1 works again
+  });
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(ran, (std::vector<int>{1, 2}));
+  EXPECT_EQ(fd1.find("printf from a hidden cell"), std::string::npos) << fd1;
+  EXPECT_EQ(fd1.find("puts from a hidden cell"), std::string::npos) << fd1;
+  EXPECT_EQ(fd1.find("write(1) from a hidden cell"), std::string::npos) << fd1;
+  EXPECT_NE(fd1.find("notice from a hidden cell"), std::string::npos) << fd1;  // meant to be seen
+  EXPECT_NE(fd1.find("printf after the run"), std::string::npos) << fd1;
+  EXPECT_NE(err.find("stderr from a hidden cell"), std::string::npos) << err;  // errors stay visible
+  EXPECT_EQ(out.find("output of cell 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("output of cell 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("\n[2/3] cell 2"), std::string::npos) << out;  // not padded by the hidden setw
+}
+
+TEST(HarnessHidden, OutputComesBackWhenAHiddenCellThrows) {
+  std::vector<Cell> cells = {
+      {"fails", "", [](Context&) { throw stablenn::Error("broken on purpose"); }},
+      {"shown", "", [](Context&) {}}};
+  std::string arg0 = "ch00_test", cell = "--cell", two = "2", out = "--out", dir = testing::TempDir();
+  std::vector<char*> argv = {arg0.data(), cell.data(), two.data(), out.data(), dir.data()};
+  int rc = 0;
+  testing::internal::CaptureStderr();
+  const std::string fd1 = capture_fd1([&] {
+    rc = stablenn::notebook::run_chapter(5, argv.data(), {0, "test", "book/none.md"}, cells);
+    std::printf("printf after the failure\n");
+  });
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(err.find("broken on purpose"), std::string::npos) << err;
+  EXPECT_NE(fd1.find("printf after the failure"), std::string::npos) << fd1;
+  EXPECT_TRUE(std::cout.good());
+}
+
+// A chapter whose cell 1 "trains" (counts, writes a checkpoint into --out) and cell 2 uses it.
+int run_training_chapter(const std::string& out_dir, int& trainings, std::string& printed) {
+  std::vector<Cell> cells = {
+      {"train", "", [&trainings](Context& ctx) {
+         const std::string checkpoint = ctx.out_path("model.ckpt");
+         stablenn::notebook::load_or_train(checkpoint, [] {}, [&] {
+           ++trainings;
+           std::ofstream(checkpoint) << "weights";
+         });
+       }},
+      {"use", "", [](Context&) { std::cout << "using the model\n"; }}};
+  std::string arg0 = "ch00_test", cell = "--cell", two = "2", out = "--out", dir = out_dir;
+  std::vector<char*> argv = {arg0.data(), cell.data(), two.data(), out.data(), dir.data()};
+  int rc = 0;
+  std::ostringstream cout_text;
+  printed = capture_fd1([&] {
+    std::streambuf* saved = std::cout.rdbuf(cout_text.rdbuf());
+    rc = stablenn::notebook::run_chapter(5, argv.data(), {0, "test", "book/none.md"}, cells);
+    std::cout.rdbuf(saved);
+  });
+  printed += cout_text.str();
+  return rc;
+}
+
+TEST(HarnessCheckpoint, CellNTrainsOnlyWithoutACheckpointAndSaysWhere) {
+  const auto dir = data_folder("harness_cell_checkpoint");
+  int trainings = 0;
+  std::string printed;
+  ASSERT_EQ(run_training_chapter(dir.string(), trainings, printed), 0);
+  EXPECT_EQ(trainings, 1);  // absent: trains, and says so with the absolute path
+  EXPECT_NE(printed.find("no checkpoint at " + (dir / "model.ckpt").string()), std::string::npos) << printed;
+  ASSERT_EQ(run_training_chapter(dir.string(), trainings, printed), 0);
+  EXPECT_EQ(trainings, 1);  // present: reused
+  EXPECT_NE(printed.find("using the model saved in " + (dir / "model.ckpt").string()), std::string::npos)
+      << printed;
+  EXPECT_NE(printed.find("using the model\n"), std::string::npos) << printed;
+  std::filesystem::remove(dir / "model.ckpt");
+  ASSERT_EQ(run_training_chapter(dir.string(), trainings, printed), 0);
+  EXPECT_EQ(trainings, 2);  // absent again: trains again
+}
+
+TEST(HarnessCheckpoint, NameDependsOnTheConfiguration) {
+  Context ctx;
+  ctx.out_dir = data_folder("harness_names").string();
+  const std::string a = stablenn::notebook::checkpoint_for(ctx, "m", "epochs 10 seed 0");
+  EXPECT_EQ(a, stablenn::notebook::checkpoint_for(ctx, "m", "epochs 10 seed 0"));
+  EXPECT_NE(a, stablenn::notebook::checkpoint_for(ctx, "m", "epochs 2 seed 0"));
+  EXPECT_EQ(std::filesystem::path(a).parent_path(), std::filesystem::path(ctx.out_dir));
+  EXPECT_EQ(std::filesystem::path(a).filename().string().rfind("m_", 0), 0u) << a;
+}
+
+// fit_or_resume with a real Trainer: a finished run is reused, an interrupted one resumes, and the
+// history of the earlier epochs comes back from the CSV log.
+TEST(HarnessCheckpoint, FitOrResumeReusesAndResumes) {
+  using namespace stablenn;
+  const auto dir = data_folder("harness_resume");
+  Context ctx;
+  ctx.out_dir = dir.string();
+  const TrainTestData data = shapes_stand_in(32, 16, 0);
+  LoaderOptions lo;
+  lo.batch_size = 16;
+  const DataLoader train(data.train, lo), test(data.test, lo);
+  int epochs_trained = 0;
+  const auto run = [&](int64_t epochs) {
+    Generator g(0);
+    Sequential model({std::make_shared<Flatten>(), std::make_shared<Linear>(784, 10, true, g)});
+    Adam adam(model.parameters(), 1e-3);
+    Trainer trainer(model, adam);
+    trainer.options.epochs = epochs;
+    trainer.options.out = nullptr;
+    trainer.options.checkpoint_path = (dir / "m.safetensors").string();
+    trainer.options.csv_path = (dir / "m.csv").string();
+    trainer.options.on_epoch_end = [&](const EpochResult&) { ++epochs_trained; };
+    std::ostringstream captured;
+    std::streambuf* saved = std::cout.rdbuf(captured.rdbuf());
+    const TrainResult r = notebook::fit_or_resume(ctx, trainer, train, &test);
+    std::cout.rdbuf(saved);
+    return std::make_pair(r, captured.str());
+  };
+  auto [first, said1] = run(1);  // "interrupted" after epoch 1 of what becomes a 3-epoch run
+  EXPECT_EQ(epochs_trained, 1);
+  EXPECT_NE(said1.find("no checkpoint at"), std::string::npos) << said1;
+  auto [second, said2] = run(3);
+  EXPECT_EQ(epochs_trained, 3);  // epochs 2 and 3 only
+  EXPECT_NE(said2.find("resuming the run stopped after epoch 1 of 3"), std::string::npos) << said2;
+  ASSERT_EQ(second.history.size(), 3u);
+  EXPECT_EQ(second.history[0].epoch, 1);
+  EXPECT_NEAR(second.history[0].train_loss, first.history[0].train_loss, 1e-6);
+  auto [third, said3] = run(3);
+  EXPECT_EQ(epochs_trained, 3);  // finished: nothing trained
+  EXPECT_NE(said3.find("using the model saved in"), std::string::npos) << said3;
+  ASSERT_EQ(third.history.size(), 3u);
+  EXPECT_EQ(third.history[2].epoch, 3);
+  ctx.flags["retrain"] = "1";
+  run(3);
+  EXPECT_EQ(epochs_trained, 6);  // --retrain: all three again
+}
+
+// ---- data: found from any working directory ----
+
+// Changes the working directory while alive.
+class ScopedChdir {
+ public:
+  explicit ScopedChdir(const std::filesystem::path& to) : saved_(std::filesystem::current_path()) {
+    std::filesystem::current_path(to);
+  }
+  ~ScopedChdir() { std::filesystem::current_path(saved_); }
+
+ private:
+  std::filesystem::path saved_;
+};
+
+bool has_root(const std::vector<stablenn::DataRoot>& roots, const std::filesystem::path& path) {
+  for (const auto& r : roots)
+    if (std::filesystem::path(r.path) == path.lexically_normal()) return true;
+  return false;
+}
+
+TEST(HarnessData, SourceTreeAndExecutableFoldersAreFoundFromAnyDirectory) {
+  const auto tree = data_folder("harness_tree");
+  std::filesystem::create_directories(tree / "checkout" / "build" / "notebooks_cpp");
+  std::filesystem::create_directories(tree / "shared" / "data" / "no-such-set");
+  std::ofstream(tree / "shared" / "data" / "no-such-set" / "a.bin") << "x";
+  const auto elsewhere = data_folder("harness_elsewhere");
+  ScopedChdir in(elsewhere);
+  // from the source tree: <source>/../shared/data
+  const auto roots = stablenn::default_data_roots((tree / "checkout").string(), "");
+  EXPECT_TRUE(has_root(roots, tree / "shared" / "data"));
+  EXPECT_TRUE(has_root(roots, elsewhere / "data"));  // ./data, absolute
+  // from the executable: build/notebooks_cpp/program -> the checkout -> ../shared/data
+  const auto exe_roots =
+      stablenn::default_data_roots("", (tree / "checkout" / "build" / "notebooks_cpp" / "program").string());
+  EXPECT_TRUE(has_root(exe_roots, tree / "shared" / "data"));
+  // The program itself knows its source tree, and searches it from here too.
+  const std::string source = stablenn::built_source_dir();
+  ASSERT_FALSE(source.empty());
+  const auto search = stablenn::data_search_roots("");
+  const std::filesystem::path shared = std::filesystem::path(source) / ".." / "shared" / "data";
+  if (std::filesystem::is_directory(shared)) {
+    EXPECT_TRUE(has_root(search, shared)) << shared;
+  }
+  // and the "not found" message names the folders by absolute path and the script by its own
+  try {
+    stablenn::find_dataset_folder("no-such-set-2", {"no-such-set-2"}, {"a.bin"}, "");
+    ADD_FAILURE() << "found a dataset that does not exist";
+  } catch (const stablenn::DatasetMissing& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find((elsewhere / "data" / "no-such-set-2").string()), std::string::npos) << message;
+    EXPECT_NE(message.find(source + "/scripts/download_data.sh"), std::string::npos) << message;
+  }
+}
+
+// ---- explanations wrapped to the terminal ----
+
+TEST(HarnessWrap, SplitsAtWordsWithinTheWidthKeepingParagraphs) {
+  const std::string text =
+      "A tensor is a view on a flat buffer with\nshape and strides.\n\nSecond paragraph: "
+      "an_unbreakable_word_longer_than_the_width stays whole.";
+  const std::string wrapped = stablenn::notebook::wrap_text(text, 24, "  ");
+  std::istringstream lines(wrapped);
+  std::string line, words_seen;
+  int blank = 0;
+  for (int n = 0; std::getline(lines, line); ++n) {
+    if (line.empty()) {
+      ++blank;
+      continue;
+    }
+    EXPECT_EQ(line.rfind("  ", 0), 0u) << line;
+    if (line.find("unbreakable") == std::string::npos) {
+      EXPECT_LE(line.size(), 24u) << line;
+    }
+    EXPECT_NE(line.back(), ' ') << line;
+    words_seen += line.substr(2) + " ";
+  }
+  EXPECT_EQ(blank, 1) << wrapped;  // the paragraph break, and no other
+  // every word intact, in order: the text with its line breaks read as spaces
+  std::istringstream a(text), b(words_seen);
+  std::vector<std::string> wa, wb;
+  for (std::string w; a >> w;) wa.push_back(w);
+  for (std::string w; b >> w;) wb.push_back(w);
+  EXPECT_EQ(wa, wb);
+  EXPECT_NE(wrapped.find("  A tensor is a view on\n"), std::string::npos) << wrapped;  // filled up to 24
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "ch03_datasets_util.h"
 #include "core/stablenn_core.h"
@@ -254,9 +255,16 @@ struct ScopedEnv {
   std::string old_;
 };
 
+// The real datasets next to the source tree or the executable must not be found here.
+struct NoProgramLocation {
+  NoProgramLocation() { stablenn::set_program_location("", ""); }
+  ~NoProgramLocation() { stablenn::restore_program_location(); }
+};
+
 TEST(DataFolder, MissingDatasetNamesFoldersFilesAndScript) {
   TempDir flag_dir, env_dir;
   ScopedEnv env(env_dir.path());
+  NoProgramLocation nowhere_else;
   // The environment folder holds half the dataset: the message says what it lacks.
   datasets_test::write_raw(env_dir.file("mnist/t10k-images-idx3-ubyte"), {0});
   const std::string message = error_message([&] { load_mnist(Split::Test, flag_dir.path()); });
@@ -268,9 +276,11 @@ TEST(DataFolder, MissingDatasetNamesFoldersFilesAndScript) {
   EXPECT_HAS(message, env_dir.path() + "/mnist");
   EXPECT_HAS(message, "STABLENN_DATA");
   EXPECT_HAS(message, "lacks t10k-labels-idx1-ubyte");
-  EXPECT_HAS(message, "./data/mnist");
-  EXPECT_HAS(message, "../shared/data/mnist");
-  EXPECT_HAS(message, "scripts/download_data.sh");
+  // the working directory's folders, by their absolute paths
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  EXPECT_HAS(message, (cwd / "data" / "mnist").string());
+  EXPECT_HAS(message, (cwd.parent_path() / "shared" / "data" / "mnist").string());
+  EXPECT_HAS(message, "/scripts/download_data.sh");
 }
 
 TEST(DataFolder, SearchOrderFlagThenEnvironment) {
@@ -303,11 +313,14 @@ TEST(DataFolder, SearchOrderFlagThenEnvironment) {
 TEST(DataFolder, RootsInOrderWithoutDuplicates) {
   ScopedEnv env("./data");
   const std::vector<DataRoot> roots = data_search_roots("/somewhere");
-  ASSERT_EQ(roots.size(), 3u);
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  ASSERT_GE(roots.size(), 3u);
   EXPECT_EQ(roots[0].path, "/somewhere");
-  EXPECT_EQ(roots[1].path, "./data");
+  EXPECT_EQ(roots[1].path, (cwd / "data").string());  // absolute; ./data (default) is not repeated
   EXPECT_EQ(roots[1].origin, "STABLENN_DATA");
-  EXPECT_EQ(roots[2].path, "../shared/data");
+  EXPECT_EQ(roots[2].path, (cwd.parent_path() / "shared" / "data").string());
+  for (size_t i = 3; i < roots.size(); ++i)  // then the source tree's and the executable's folders
+    EXPECT_TRUE(roots[i].origin == "source tree" || roots[i].origin == "next to the executable") << roots[i].origin;
 }
 
 }  // namespace
