@@ -22,6 +22,8 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   for source in "$ROOT"/tests/ch*_*.cpp "$ROOT"/notebooks_cpp/ch*_*.cpp; do
     if [[ -f "$source" ]]; then setup_args+=(--target "$(basename "$source" .cpp)"); fi
   done
+  # The book tests (book_chNN) run each chapter program, then tools/update_book --check.
+  setup_args+=(--target update_book)
   export_sanitizer_env
 fi
 "$ROOT/scripts/setup.sh" "${setup_args[@]}"
