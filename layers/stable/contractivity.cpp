@@ -101,6 +101,7 @@ Var log_norm2_estimate(const std::function<Var(const Var&)>& f, const Tensor& x,
   SNN_CHECK(o.shift >= 0 && std::isfinite(o.shift), "log_norm2_estimate: shift must be finite and >= 0, got ",
             o.shift);
   SNN_CHECK(x.dim() >= 2, "log_norm2_estimate: expected states [N, ...], got ", shape_str(x.shape()));
+  GradModeScope recording(true);  // the products come from the tape, even when called under NoGrad
   // One forward; then g(u) = Jᵀu recorded as a graph of the dummy u (the double-vjp trick of
   // autodiff/functional.h, written out so the forward and that graph are built once, not per product).
   const Var xl = Var(x.clone(), true);
