@@ -34,7 +34,7 @@ namespace {
 
 // The experiment's sizes; --smoke shrinks them.
 struct Setup {
-  int64_t train_count = 20000, test_count = 10000, corrupt_count = 2000, attack_count = 100;
+  int64_t train_count = 30000, test_count = 10000, corrupt_count = 2000, attack_count = 100;
   int64_t epochs = 2, batch = 128, reg_samples = 32;
   double lr = 3e-3;
   double rho = 0.5;                    // the target contraction rate
@@ -100,12 +100,14 @@ LossFunction make_loss(Model& m, const Setup& s, double rho, uint64_t seed) {
     if (reg == Reg::kJacobian && net->training()) {
       const int64_t k = static_cast<int64_t>(gen->uniform({1}).item() * net->config.steps) % net->config.steps;
       const Tensor& x = net->last_states[k];
-      const Tensor xs = x.narrow(0, 0, std::min<int64_t>(s.reg_samples, x.size(0)));
+      const int64_t count = std::min<int64_t>(s.reg_samples, x.size(0));
+      const Tensor xs = x.narrow(0, 0, count);
+      const Var us(net->last_states[0].narrow(0, 0, count));  // x_0 is the input u
       LogNormOptions o;
       o.iterations = s.power_iterations;
       o.shift = field_norm_bound(*net->field);
       o.seed = static_cast<uint64_t>(gen->uniform({1}).item() * 1e9);
-      const auto f = [&](const Var& v) { return net->field->forward(v); };
+      const auto f = [&](const Var& v) { return net->field->drive(v, us); };
       loss = loss + log_norm_penalty(log_norm2_estimate(f, xs, o), rho) * s.jacobian_weight;
     } else if (reg == Reg::kWeight) {
       const Var gamma = weight_condition(conv_dominance(net->field->weight), net->field->sigma.slopes());
@@ -175,7 +177,7 @@ int main(int argc, char** argv) {
       {10, "Contractivity-promoting regularisation", "book/10-contractivity.md",
        {{"retrain", false, "train the models again even when their checkpoints exist"},
         {"epochs", true, "training epochs (default 2)", args::whole_number(1, 1000)},
-        {"train-size", true, "training images per data set (default 20000)", args::whole_number(100, 60000)},
+        {"train-size", true, "training images per data set (default 30000)", args::whole_number(100, 60000)},
         {"attack-size", true, "test images for the strong evaluation (default 100)", args::whole_number(1, 10000)},
         {"rho", true, "target contraction rate ρ (default 0.5)", args::number(0.01, 10)},
         {"no-sweep", false, "skip the ρ sweep"}}},
@@ -220,7 +222,7 @@ int main(int argc, char** argv) {
            }},
           {"Three models of one architecture",
            "A lift convolution (1 -> C channels, 4x4, stride 2) and σ give x(0) on a 14x14 grid; "
-           "forward Euler with N steps on [0, 1] for ẋ = σ(K⋆x + β), σ(s) = s/2 + softplus(s)/2 "
+           "forward Euler with N steps on [0, 1] for ẋ = σ(K⋆x + β + x(0)), σ(s) = s/2 + softplus(s)/2 "
            "(slopes in [1/2, 1]); 2x2 average pooling and a linear head. Same seed for all three: they "
            "differ only in the training loss.",
            [&](Context& ctx) {
@@ -275,7 +277,8 @@ int main(int argc, char** argv) {
                  NoGrad no_grad;
                  m.gamma_max = amax(weight_condition(conv_dominance(m.net->field->weight), m.net->field->sigma.slopes())
                                         .value()).item();
-                 const std::vector<Tensor> a = m.net->trajectory(x), b = m.net->trajectory(xn);
+                 // one input (the clean image), two initial states: the contraction of the field itself
+                 const std::vector<Tensor> a = m.net->trajectory(x), b = m.net->trajectory(x, &xn);
                  std::vector<std::vector<double>> dist;
                  for (size_t k = 0; k < a.size(); ++k)
                    dist.push_back(sqrt(sum(square(Var(a[k]) - Var(b[k])), {1, 2, 3})).value().to_vector());
@@ -295,7 +298,8 @@ int main(int argc, char** argv) {
                    o.iterations = 30;
                    o.shift = field_norm_bound(*m.net->field);
                    const Tensor xs = a[k].narrow(0, 0, std::min<int64_t>(50, n));
-                   const auto f = [&](const Var& v) { return m.net->field->forward(v); };
+                   const Var us(a[0].narrow(0, 0, std::min<int64_t>(50, n)));
+                   const auto f = [&](const Var& v) { return m.net->field->drive(v, us); };
                    mu = std::max(mu, amax(log_norm2_estimate(f, xs, o).value()).item());
                  }
                  m.mu_max = mu;

@@ -144,6 +144,10 @@ TEST(Ch10LogNorm, PowerIterationMatchesTheExactEigenvalue) {
 TEST(Ch10LogNorm, ConvolutionalFieldSamplewise) {
   Generator g(5);
   ConvContractiveField field(2, 3, Activation::slope_restricted(0.5), g, DType::Float64);
+  {
+    NoGrad no_grad;  // larger than the initial weights: a wider spread of eigenvalues
+    field.weight.mutable_value().copy_(g.normal({2, 2, 3, 3}, 0.0, 0.5, DType::Float64));
+  }
   const Tensor x = g.normal({3, 2, 4, 4}, 0.0, 1.0, DType::Float64);
   const auto fn = [&](const Var& s) { return field.forward(s); };
   LogNormOptions o;
@@ -309,9 +313,10 @@ TEST(Ch10Model, ShapesStatesAndGradients) {
   EXPECT_NEAR(sum(abs(traj[1] - model.last_states[1])).item(), 0.0, 1e-12);
   // The whole classifier's gradient with respect to the field's kernel.
   const VarFunction f = [&](const std::vector<Var>& in) {
-    Var x = model.lift_state(Var(images));
+    const Var u = model.lift_state(Var(images));
+    Var x = u;
     for (int k = 0; k < 3; ++k)
-      x = x + model.field->sigma.apply(conv2d(x, in[0], model.field->bias, 1, 1)) * model.step_size();
+      x = x + model.field->sigma.apply(conv2d(x, in[0], model.field->bias, 1, 1) + u) * model.step_size();
     return sum(x);
   };
   EXPECT_TRUE(gradcheck(f, {g.normal({2, 2, 3, 3}, 0.0, 0.5, DType::Float64)}));

@@ -37,7 +37,7 @@ ConvContractiveField::ConvContractiveField(int64_t c, int64_t k, Activation s, G
             "' has no slope bounds; the contraction conditions need an element-wise σ");
   // Small weights: f starts near σ(β), a gentle field, and the Euler steps start well inside
   // their stability region.
-  const double bound = 0.5 / std::sqrt(static_cast<double>(c * k * k));
+  const double bound = 0.2 / std::sqrt(static_cast<double>(c * k * k));
   weight = register_parameter("weight", g.uniform({c, c, k, k}, -bound, bound, dtype));
   bias = register_parameter("bias", g.uniform({c}, -bound, bound, dtype));
 }
@@ -46,6 +46,13 @@ Var ConvContractiveField::forward(const Var& x) {
   SNN_CHECK(x.dim() == 4 && x.size(1) == channels, "ConvContractiveField: expected a state [N, ",
             channels, ", H, W], got ", shape_str(x.shape()));
   return sigma.apply(conv2d(x, weight, bias, 1, kernel / 2));
+}
+
+Var ConvContractiveField::drive(const Var& x, const Var& u) {
+  SNN_CHECK(x.dim() == 4 && x.size(1) == channels && u.shape() == x.shape(),
+            "ConvContractiveField::drive: expected a state [N, ", channels, ", H, W] and an input of its shape, got ",
+            shape_str(x.shape()), " and ", shape_str(u.shape()));
+  return sigma.apply(conv2d(x, weight, bias, 1, kernel / 2) + u);
 }
 
 std::string ConvContractiveField::describe() const {
@@ -68,22 +75,24 @@ ConvNodeClassifier::ConvNodeClassifier(const ConvNodeConfig& c, Generator& g, DT
 Var ConvNodeClassifier::lift_state(const Var& images) { return field->sigma.apply((*lift)(images)); }
 
 Var ConvNodeClassifier::forward(const Var& images) {
-  Var x = lift_state(images);
+  const Var u = lift_state(images);
+  Var x = u;
   const double h = step_size();
   if (keep_states) last_states.clear();
   for (int64_t k = 0; k < config.steps; ++k) {
     if (keep_states) last_states.push_back(x.value());  // the values only: no tape is kept alive
-    x = x + (*field)(x) * h;
+    x = x + field->drive(x, u) * h;
   }
   return (*head)(flatten(avg_pool2d(x, 2, 2), 1));
 }
 
-std::vector<Tensor> ConvNodeClassifier::trajectory(const Tensor& images) {
+std::vector<Tensor> ConvNodeClassifier::trajectory(const Tensor& images, const Tensor* start) {
   NoGrad no_grad;
-  Var x = lift_state(Var(images));
+  const Var u = lift_state(Var(images));
+  Var x = start ? lift_state(Var(*start)) : u;
   std::vector<Tensor> states = {x.value()};
   for (int64_t k = 0; k < config.steps; ++k) {
-    x = x + field->forward(x) * step_size();
+    x = x + field->drive(x, u) * step_size();
     states.push_back(x.value());
   }
   return states;

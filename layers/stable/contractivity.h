@@ -26,6 +26,9 @@ class ConvContractiveField : public Module {
   ConvContractiveField(int64_t channels, int64_t kernel, Activation sigma,
                        Generator& g = default_generator(), DType dtype = DType::Float32);
   Var forward(const Var& x) override;
+  // σ(K ⋆ x + β + u): the field driven by an input u of the state's shape. u does not change the
+  // Jacobian in x, so every contraction statement holds for each input alike.
+  Var drive(const Var& x, const Var& u);
   std::string describe() const override;
   Var weight, bias;
   Activation sigma;
@@ -42,8 +45,10 @@ struct ConvNodeConfig {
   double alpha = 0.5;    // σ(s) = αs + (1 − α)·softplus(s): slopes [α, 1]
 };
 
-// Chapter 10: lift (Conv2d in -> C, 4x4, stride 2, pad 1, then σ) -> x(0); N forward Euler steps
-// x_{k+1} = x_k + h f(x_k), h = T / N; 2x2 average pooling; flatten; linear head to the classes.
+// Chapter 10: lift (Conv2d in -> C, 4x4, stride 2, pad 1, then σ) -> u = x(0); N forward Euler steps
+// x_{k+1} = x_k + h f(x_k; u), f(x; u) = σ(K ⋆ x + β + u), h = T / N; 2x2 average pooling; flatten;
+// linear head to the classes. The lifted image also drives the field: a contractive field without
+// an input forgets x(0) at rate ρ, so every image would end near one equilibrium (book, §2).
 class ConvNodeClassifier : public Module {
  public:
   explicit ConvNodeClassifier(const ConvNodeConfig& config, Generator& g = default_generator(),
@@ -52,15 +57,17 @@ class ConvNodeClassifier : public Module {
   std::string describe() const override;
   // x(0) = σ(lift(images)).
   Var lift_state(const Var& images);
-  // The Euler states x_0 .. x_N of `images`, computed without a tape.
-  std::vector<Tensor> trajectory(const Tensor& images);
+  // The Euler states x_0 .. x_N driven by `images`, computed without a tape; they start from the
+  // lift of `start` when given (pairs with one input and two initial states measure contraction).
+  std::vector<Tensor> trajectory(const Tensor& images, const Tensor* start = nullptr);
   double step_size() const { return config.horizon / static_cast<double>(config.steps); }
 
   ConvNodeConfig config;
   std::shared_ptr<Conv2d> lift;
   std::shared_ptr<ConvContractiveField> field;
   std::shared_ptr<Linear> head;
-  // When true, forward() keeps its Euler states x_0 .. x_{N-1} (detached) in last_states: the
+  // When true, forward() keeps its Euler states x_0 .. x_{N-1} (detached; x_0 is also the input u)
+  // in last_states: the
   // Jacobian regulariser samples them without a second forward pass.
   bool keep_states = false;
   std::vector<Tensor> last_states;
