@@ -60,19 +60,20 @@ std::string ConvContractiveField::describe() const {
          std::to_string(kernel) + "x" + std::to_string(kernel) + ")";
 }
 
-ConvNodeClassifier::ConvNodeClassifier(const ConvNodeConfig& c, Generator& g, DType dtype) : config(c) {
-  SNN_CHECK(c.image_size % 4 == 0, "ConvNodeClassifier: image_size must be a multiple of 4 (lift stride 2, "
-            "pool 2), got ", c.image_size);
+ConvNodeClassifier::ConvNodeClassifier(const ConvNodeConfig& c, Generator& g, DType dtype)
+    : config(c), lift_sigma(c.relu_lift ? Activation::relu() : Activation::slope_restricted(c.alpha)) {
+  SNN_CHECK(c.pool >= 1 && c.image_size % (2 * c.pool) == 0, "ConvNodeClassifier: image_size must be a "
+            "multiple of 2·pool (lift stride 2, then pool ", c.pool, "), got ", c.image_size);
   SNN_CHECK(c.steps >= 1 && c.horizon > 0, "ConvNodeClassifier: need steps >= 1 and horizon > 0, got ",
             c.steps, " and ", c.horizon);
   lift = register_module("lift", std::make_shared<Conv2d>(c.in_channels, c.channels, 4, 2, 1, true, g, dtype));
   field = register_module("field", std::make_shared<ConvContractiveField>(
                                        c.channels, c.kernel, Activation::slope_restricted(c.alpha), g, dtype));
-  const int64_t side = c.image_size / 4;
+  const int64_t side = c.image_size / (2 * c.pool);
   head = register_module("head", std::make_shared<Linear>(c.channels * side * side, c.classes, true, g, dtype));
 }
 
-Var ConvNodeClassifier::lift_state(const Var& images) { return field->sigma.apply((*lift)(images)); }
+Var ConvNodeClassifier::lift_state(const Var& images) { return lift_sigma.apply((*lift)(images)); }
 
 Var ConvNodeClassifier::forward(const Var& images) {
   const Var u = lift_state(images);
@@ -83,7 +84,7 @@ Var ConvNodeClassifier::forward(const Var& images) {
     if (keep_states) last_states.push_back(x.value());  // the values only: no tape is kept alive
     x = x + field->drive(x, u) * h;
   }
-  return (*head)(flatten(avg_pool2d(x, 2, 2), 1));
+  return (*head)(flatten(config.pool > 1 ? avg_pool2d(x, config.pool, config.pool) : x, 1));
 }
 
 std::vector<Tensor> ConvNodeClassifier::trajectory(const Tensor& images, const Tensor* start) {

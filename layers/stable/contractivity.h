@@ -43,11 +43,15 @@ struct ConvNodeConfig {
   int64_t steps = 4;     // forward Euler steps on [0, T]
   double horizon = 1.0;  // T
   double alpha = 0.5;    // σ(s) = αs + (1 − α)·softplus(s): slopes [α, 1]
+  // The lift's activation: ReLU when true, else the field's σ. The lift is outside the flow, so the
+  // contraction conditions do not constrain it; a σ with slopes in [α, 1] is nearly linear there.
+  bool relu_lift = true;
+  int64_t pool = 2;  // average pooling before the head (1: none; must divide image_size / 2)
 };
 
-// Chapter 10: lift (Conv2d in -> C, 4x4, stride 2, pad 1, then σ) -> u = x(0); N forward Euler steps
-// x_{k+1} = x_k + h f(x_k; u), f(x; u) = σ(K ⋆ x + β + u), h = T / N; 2x2 average pooling; flatten;
-// linear head to the classes. The lifted image also drives the field: a contractive field without
+// Chapter 10: lift (Conv2d in -> C, 4x4, stride 2, pad 1, then ReLU or σ) -> u = x(0); N forward
+// Euler steps x_{k+1} = x_k + h f(x_k; u), f(x; u) = σ(K ⋆ x + β + u), h = T / N; pool x pool average
+// pooling (none for pool 1); flatten; linear head to the classes. The lifted image also drives the field: a contractive field without
 // an input forgets x(0) at rate ρ, so every image would end near one equilibrium (book, §2).
 class ConvNodeClassifier : public Module {
  public:
@@ -55,7 +59,7 @@ class ConvNodeClassifier : public Module {
                               DType dtype = DType::Float32);
   Var forward(const Var& images) override;
   std::string describe() const override;
-  // x(0) = σ(lift(images)).
+  // x(0) = lift_sigma(lift(images)).
   Var lift_state(const Var& images);
   // The Euler states x_0 .. x_N driven by `images`, computed without a tape; they start from the
   // lift of `start` when given (pairs with one input and two initial states measure contraction).
@@ -66,6 +70,7 @@ class ConvNodeClassifier : public Module {
   std::shared_ptr<Conv2d> lift;
   std::shared_ptr<ConvContractiveField> field;
   std::shared_ptr<Linear> head;
+  Activation lift_sigma;
   // When true, forward() keeps its Euler states x_0 .. x_{N-1} (detached; x_0 is also the input u)
   // in last_states: the
   // Jacobian regulariser samples them without a second forward pass.
