@@ -60,6 +60,15 @@ Activation Activation::elu(double alpha) {
   return {"ELU(" + number(alpha) + ")", [alpha](const Var& x) { return stablenn::elu(x, alpha); },
           std::max(1.0, std::abs(alpha)), SlopeBounds{std::min(0.0, alpha), std::max(1.0, alpha)}};
 }
+Activation Activation::slope_restricted(double alpha) {
+  SNN_CHECK(alpha > 0 && alpha < 1, "slope-restricted activation: alpha must lie in (0, 1), got ",
+            alpha);
+  // Composed of ops that each carry their backward (softplus' is sigmoid, itself differentiable), so
+  // the Jacobian regulariser of chapter 10 can differentiate through σ' as well.
+  return {"SlopeRestricted(" + number(alpha) + ")",
+          [alpha](const Var& x) { return x * alpha + stablenn::softplus(x) * (1 - alpha); }, 1.0,
+          SlopeBounds{alpha, 1.0}};
+}
 Activation Activation::group_sort(int64_t group_size) {
   SNN_CHECK(group_size >= 2, "GroupSort: group size must be >= 2, got ", group_size);
   // A permutation of each group: norm-preserving, so Lip 1, but no per-component slope.
@@ -82,6 +91,9 @@ std::shared_ptr<Activation> Softplus() {
 }
 std::shared_ptr<Activation> ELU(double alpha) {
   return std::make_shared<Activation>(Activation::elu(alpha));
+}
+std::shared_ptr<Activation> SlopeRestricted(double alpha) {
+  return std::make_shared<Activation>(Activation::slope_restricted(alpha));
 }
 std::shared_ptr<Activation> GroupSort(int64_t group_size) {
   return std::make_shared<Activation>(Activation::group_sort(group_size));

@@ -50,6 +50,9 @@ class Activation : public Module {
   static Activation elu(double alpha);        // slopes [min(0, α), max(1, α)], Lip max(1, |α|)
   static Activation group_sort(int64_t group_size);  // Lip 1, not element-wise
   static Activation identity();               // slope 1 (linear blocks, tests)
+  // Chapter 10: σ(s) = αs + (1 − α)·log(1 + eˢ), α in (0, 1): σ' = α + (1 − α)·sigmoid(s), so the
+  // slopes lie in [α, 1] with a = α > 0 — strictly increasing, what the contraction conditions need.
+  static Activation slope_restricted(double alpha);
 
  private:
   std::string name_;
@@ -66,6 +69,8 @@ std::shared_ptr<Activation> Tanh();
 std::shared_ptr<Activation> Sigmoid();  // Lipschitz 1/4
 std::shared_ptr<Activation> Softplus();
 std::shared_ptr<Activation> ELU(double alpha = 1.0);  // Lipschitz max(1, |alpha|)
+// Chapter 10: αs + (1 − α)·softplus(s), slopes [α, 1].
+std::shared_ptr<Activation> SlopeRestricted(double alpha = 0.5);
 // GroupSort along the channel/feature axis 1 (MaxMin when group_size = 2): a norm-preserving
 // permutation, the activation of the 1-Lipschitz networks of chapter 7.
 std::shared_ptr<Activation> GroupSort(int64_t group_size = 2);
