@@ -192,9 +192,7 @@ void train_model(Context& ctx) {
   state.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   SNN_CHECK(!state.result.diverged, "training diverged: ", state.result.message);
   // Epochs an earlier run trained count with the time they took then (the CSV log keeps it).
-  double logged = 0;
-  for (const EpochResult& row : state.result.history) logged += row.seconds;
-  state.train_seconds = std::max(state.train_seconds, logged);
+  state.train_seconds = std::max(state.train_seconds, logged_training_seconds(state.result));
   state.test_eval = evaluate(*state.model, test, nullptr);
   state.trained = true;
   std::cout << "  wrote " << trainer.options.csv_path << " and " << trainer.options.checkpoint_path << "\n";

@@ -286,6 +286,8 @@ void train_cell(Context& ctx) {
   // Reuses the checkpoint of an earlier run (or resumes one stopped by Ctrl-C) unless --retrain.
   state.result = notebook::fit_or_resume(ctx, trainer, train, &test);
   state.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Epochs an earlier run trained count with the time they took then (the CSV log keeps it).
+  state.train_seconds = std::max(state.train_seconds, logged_training_seconds(state.result));
   SNN_CHECK(!state.result.diverged, "training diverged: ", state.result.message);
   state.trained = true;
   std::cout << "  sub-steps per forward pass at the end (" << state.config.blocks << " blocks of T = 1): "

@@ -67,10 +67,12 @@ inline LossFunction temperature_cross_entropy(double temperature) {
 }
 
 // Trains `net` with Adam (lr 1e-3, cosine decay to 0), batch s.batch, for to.epochs epochs,
-// evaluating on `test` after each. `to` carries checkpointing, logging and output choices.
+// evaluating on `test` after each. `to` carries checkpointing, logging and output choices; `fit`,
+// when given, replaces trainer.fit (the chapter program passes the harness's fit_or_resume).
+using FitFunction = std::function<TrainResult(Trainer&, const DataLoader&, const DataLoader*)>;
 inline TrainResult train_model(Module& net, const LossFunction& loss, const Dataset& train,
                                const Dataset& test, const Setup& s, uint64_t seed,
-                               TrainerOptions to) {
+                               TrainerOptions to, const FitFunction& fit = nullptr) {
   LoaderOptions lo;
   lo.batch_size = s.batch;
   lo.seed = seed;
@@ -81,7 +83,7 @@ inline TrainResult train_model(Module& net, const LossFunction& loss, const Data
   adam.set_schedule(cosine_schedule(1e-3, s.epochs * train_loader.num_batches()));
   to.epochs = s.epochs;
   Trainer trainer(net, adam, loss, to);
-  return trainer.fit(train_loader, &test_loader);
+  return fit ? fit(trainer, train_loader, &test_loader) : trainer.fit(train_loader, &test_loader);
 }
 
 // The experiment's evaluation (robust/robust_eval.h): l2, the eps grid s.eps, batches of 250,

@@ -70,20 +70,16 @@ Chapter state;
 void train_or_load(Model& m, Context& ctx) {
   TrainerOptions to;
   to.checkpoint_path = ctx.out_path(m.file);
-  to.resume = !ctx.has_flag("retrain");
   to.csv_path = ctx.out_path(m.file + ".csv");
   to.label = m.name;
-  if (ctx.hidden) {  // --cell N: the user sees nothing of this cell, yet it may train for minutes
-    const std::string where = std::filesystem::absolute(to.checkpoint_path).lexically_normal().string();
-    notebook::notice("  (" + m.name + ": " +
-                     (to.resume && std::filesystem::exists(where) ? "reusing (or resuming) " + where
-                                                                  : "training, saving to " + where) +
-                     ")");
-  }
   const auto start = std::chrono::steady_clock::now();
-  const TrainResult r = train_model(*m.net, m.loss, state.data.train, state.data.test, state.setup, ctx.seed, to);
+  const TrainResult r = train_model(
+      *m.net, m.loss, state.data.train, state.data.test, state.setup, ctx.seed, to,
+      [&ctx](Trainer& t, const DataLoader& train, const DataLoader* test) {
+        return notebook::fit_or_resume(ctx, t, train, test);
+      });
   m.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  m.loaded = r.history.empty();
+  m.loaded = r.epochs_trained == 0;
   SNN_CHECK(!r.diverged, m.name, ": ", r.message);
   m.net->eval();
   m.clean = accuracy(predict_logits(*m.net, state.data.test.inputs), state.data.test.labels);

@@ -66,7 +66,7 @@ const char* reg_key(Reg r) { return r == Reg::kNone ? "plain" : r == Reg::kJacob
 
 struct Model {
   Reg reg;
-  std::string name, file;
+  std::string name, config;  // config: what the checkpoint name hashes (checkpoint_for)
   std::shared_ptr<ConvNodeClassifier> net;
   double clean = 0, train_seconds = 0, repair = 0;
   bool loaded = false;
@@ -93,6 +93,14 @@ std::string percent(double v) {
   std::ostringstream os;
   os << std::fixed << std::setprecision(1) << 100 * v;
   return os.str();
+}
+
+// The sizes and optimiser settings a checkpoint depends on, for checkpoint_for.
+std::string net_tag(const Setup& s) {
+  return "c" + std::to_string(s.net.channels) + " N" + std::to_string(s.net.steps) + " p" + std::to_string(s.net.pool) +
+         (s.net.relu_lift ? " relu" : "") + " a" + std::to_string(s.net.alpha) + " b" + std::to_string(s.batch) +
+         " lr" + std::to_string(s.lr) + " pi" + std::to_string(s.power_iterations) + " k" +
+         std::to_string(s.reg_samples);
 }
 
 std::shared_ptr<ConvNodeClassifier> build(const ConvNodeConfig& c, uint64_t seed, DType dtype = DType::Float32) {
@@ -144,15 +152,16 @@ void train_or_load(Model& m, const Dataset& train, const Dataset& test, int64_t 
   adam.set_schedule(cosine_schedule(state.s.lr, epochs * train_loader.num_batches()));
   TrainerOptions to;
   to.epochs = epochs;
-  to.checkpoint_path = ctx.out_path(m.file);
-  to.resume = !ctx.has_flag("retrain");
+  to.checkpoint_path = stablenn::notebook::checkpoint_for(ctx, std::string("ch10_") + reg_key(m.reg), m.config);
+  to.csv_path = to.checkpoint_path + ".csv";
   to.label = m.name;
   if (quiet) to.out = nullptr;
   Trainer trainer(*m.net, adam, make_loss(m, state.s, rho, ctx.seed + 7), to);
   const auto start = std::chrono::steady_clock::now();
-  const TrainResult r = trainer.fit(train_loader, &test_loader);
+  const TrainResult r = stablenn::notebook::fit_or_resume(ctx, trainer, train_loader, &test_loader);
   m.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  m.loaded = r.history.empty();
+  m.train_seconds = std::max(m.train_seconds, logged_training_seconds(r));  // a reloaded run's, from its log
+  m.loaded = r.epochs_trained == 0;
   SNN_CHECK(!r.diverged, m.name, ": ", r.message);
   m.net->keep_states = false;
   m.net->eval();
@@ -241,19 +250,16 @@ int main(int argc, char** argv) {
            [&](Context& ctx) {
              const Setup& s = state.s;
              for (DataSet& d : state.sets) {
-               const std::string tag = std::string(d.data.synthetic ? "shapes" : d.key) + "_n" +
-                                       std::to_string(s.train_count) + "_c" + std::to_string(s.net.channels) +
-                                       "_N" + std::to_string(s.net.steps) + "_p" +
-                                       std::to_string(s.net.pool) + (s.net.relu_lift ? "r" : "") + "_b" +
-                                       std::to_string(s.batch) + "_e" + std::to_string(s.epochs) +
-                                       "_r" + std::to_string(static_cast<int>(100 * s.rho)) + "_s" +
+               const std::string tag = std::string(d.data.synthetic ? "shapes" : d.key) + " n" +
+                                       std::to_string(d.data.train.size()) + " " + net_tag(s) + " e" +
+                                       std::to_string(s.epochs) + " r" + std::to_string(s.rho) + " s" +
                                        std::to_string(ctx.seed);
                d.models.clear();
                for (Reg r : {Reg::kNone, Reg::kJacobian, Reg::kWeight}) {
                  Model m;
                  m.reg = r;
                  m.name = r == Reg::kNone ? "unregularised" : r == Reg::kJacobian ? "Jacobian-reg." : "weight-reg.";
-                 m.file = std::string("ch10_") + reg_key(r) + "_" + tag + ".safetensors";
+                 m.config = tag;
                  m.net = build(s.net, ctx.seed + 1);
                  d.models.push_back(m);
                }
@@ -447,12 +453,9 @@ int main(int argc, char** argv) {
                Model m;
                m.reg = Reg::kWeight;
                m.name = "sweep rho " + std::to_string(rho);
-               m.file = "ch10_sweep_" + std::string(d.data.synthetic ? "shapes" : d.key) + "_n" +
-                        std::to_string(train.size()) + "_c" + std::to_string(s.net.channels) + "_N" +
-                        std::to_string(s.net.steps) + "_p" + std::to_string(s.net.pool) +
-                        (s.net.relu_lift ? "r" : "") + "_b" + std::to_string(s.batch) + "_r" +
-                        std::to_string(static_cast<int>(100 * rho)) + "_s" +
-                        std::to_string(ctx.seed) + ".safetensors";
+               m.config = "sweep " + std::string(d.data.synthetic ? "shapes" : d.key) + " n" +
+                          std::to_string(train.size()) + " " + net_tag(s) + " r" + std::to_string(rho) + " s" +
+                          std::to_string(ctx.seed);
                m.net = build(s.net, ctx.seed + 1);
                train_or_load(m, train, d.data.test, 1, rho, ctx, true);
                NoGrad no_grad;
@@ -468,6 +471,13 @@ int main(int argc, char** argv) {
              plot.y_label = "clean accuracy";
              plot.add("weight-reg.", s.rho_sweep, state.sweep_clean, Marker::Square);
              plot.save(ctx.out_path("ch10_rho_sweep.png"));
+             std::ostringstream table;
+             table << "| ρ | clean | certified rate −max γ |\n|---|---|---|\n";
+             for (size_t i = 0; i < s.rho_sweep.size(); ++i)
+               table << "| " << s.rho_sweep[i] << " | " << percent(state.sweep_clean[i]) << " % | "
+                     << std::setprecision(3) << state.sweep_rate[i] << " |\n";
+             ctx.result_table("sweep", table.str());
+             ctx.result_text("sweep_size", stablenn::notebook::thousands(train.size()));
            }},
           {"Results",
            "The table of the experiment (also ch10_results.csv: accuracies in [0, 1]).",
@@ -524,6 +534,45 @@ int main(int argc, char** argv) {
                }
              }
              std::cout << std::right;
+             // The book's tables (book/10-contractivity.md, filled by scripts/update_book.sh).
+             std::ostringstream table, levels;
+             table << "| data | model | clean | rate min | max γ | max μ₂ | Gauss σ " << s.sigma.back() << " | s&p "
+                   << s.density.back() << " | strong ℓ∞ " << s.eps_inf.back() << " | strong ℓ2 " << s.eps_2.back()
+                   << " | training |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+             const auto joined = [](const std::vector<double>& a, const std::vector<double>* b = nullptr) {
+               std::string out;
+               for (size_t i = 0; i < a.size(); ++i)
+                 out += (i ? " · " : "") + percent(a[i]) + (b ? " / " + percent((*b)[i]) : "");
+               return out;
+             };
+             const auto grid = [](const std::vector<double>& a) {
+               std::ostringstream out;
+               for (size_t i = 0; i < a.size(); ++i) out << (i ? " · " : "") << a[i];
+               return out.str();
+             };
+             levels << "| data | model | Gauss σ " << grid(s.sigma) << " | s&p " << grid(s.density)
+                    << " | FGSM / strong ℓ∞ " << grid(s.eps_inf) << " | FGSM / strong ℓ2 " << grid(s.eps_2)
+                    << " |\n|---|---|---|---|---|---|\n";
+             for (DataSet& d : state.sets)
+               for (Model& m : d.models) {
+                 const std::string data = d.name + (d.data.synthetic ? " (synthetic)" : "");
+                 std::ostringstream row;
+                 row << std::setprecision(3) << "| " << data << " | " << m.name << " | " << percent(m.clean) << " % | "
+                     << m.rate_min << " | " << m.gamma_max << " | " << m.mu_max << " | " << percent(m.gauss.back())
+                     << " % | " << percent(m.sp.back()) << " % | " << percent(m.strong_inf.back()) << " % | "
+                     << percent(m.strong_2.back()) << " % | "
+                     << format_duration(m.train_seconds) << " |\n";
+                 table << row.str();
+                 levels << "| " << data << " | " << m.name << " | " << joined(m.gauss) << " | " << joined(m.sp) << " | "
+                        << joined(m.fgsm_inf, &m.strong_inf) << " | " << joined(m.fgsm_2, &m.strong_2) << " |\n";
+                 ctx.result("clean." + d.key + "." + reg_key(m.reg), 100 * m.clean, "%.1f");
+               }
+             ctx.result_table("models", table.str());
+             ctx.result_table("levels", levels.str());
+             ctx.result("epochs", static_cast<double>(s.epochs), "%.0f");
+             ctx.result_text("train_size", stablenn::notebook::thousands(state.sets[0].data.train.size()));
+             ctx.result_text("attack_size", stablenn::notebook::thousands(
+                                                std::min<int64_t>(s.attack_count, state.sets[0].data.test.size())));
            }},
       });
 }

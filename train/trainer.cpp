@@ -124,6 +124,12 @@ void Trainer::say(const std::string& line) const {
   if (options.out) *options.out << line << std::endl;
 }
 
+double logged_training_seconds(const TrainResult& r) {
+  double seconds = 0;
+  for (const EpochResult& row : r.history) seconds += row.seconds;
+  return seconds;
+}
+
 TrainResult Trainer::fit(const DataLoader& train, const DataLoader* test) {
   SNN_CHECK(options.epochs >= 1, "Trainer::fit: options.epochs must be >= 1, got ", options.epochs);
   const auto fit_start = std::chrono::steady_clock::now();
@@ -216,6 +222,7 @@ TrainResult Trainer::fit(const DataLoader& train, const DataLoader* test) {
       say(line.str());
     }
     result.history.push_back(row);
+    ++result.epochs_trained;
     if (csv)
       csv->write({{"epoch", double(epoch)}, {"lr", row.lr}, {"train_loss", row.train_loss},
                   {"train_accuracy", row.train_accuracy}, {"test_loss", row.test_loss},

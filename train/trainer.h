@@ -52,11 +52,16 @@ struct EpochResult {
 // Chapter 3: the outcome of fit().
 struct TrainResult {
   std::vector<EpochResult> history;  // the epochs that finished
+  int64_t epochs_trained = 0;        // how many of them this fit() ran (0: the checkpoint had them all)
   bool diverged = false;             // stopped on a NaN or infinite loss
   int64_t diverged_epoch = 0, diverged_batch = 0;  // 1-based, when diverged
   std::string message;               // the stop message (empty unless diverged)
   double seconds = 0;                // wall time of the whole fit
 };
+
+// Chapter 3: the training time of the epochs in r.history (a resumed run's earlier epochs keep the
+// time they took then, from the CSV log), so a program that reloads a checkpoint still reports it.
+double logged_training_seconds(const TrainResult& r);
 
 // Chapter 3: how the trainer runs.
 struct TrainerOptions {
