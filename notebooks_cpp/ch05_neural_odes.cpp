@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -19,9 +20,11 @@
 #include "layers/losses.h"
 #include "ode/ode.h"
 #include "ode/odeint.h"
+#include "io/file_bytes.h"
 #include "plot/canvas.h"
 #include "plot/plot.h"
 #include "plot/scatter_plot.h"
+#include "train/checkpoint.h"
 #include "train/optim.h"
 #include "notebooks_cpp/ch05_model.h"
 #include "notebooks_cpp/harness.h"
@@ -208,38 +211,88 @@ void compare_gradients(Context& ctx) {
 }
 
 // ---- cell 4 ----
+// A number train() stored with its checkpoint; a missing or malformed one makes the file "not fit".
+double stored_number(const CheckpointMetadata& meta, const std::string& key, const std::string& path) {
+  const auto it = meta.find(key);
+  SNN_CHECK(it != meta.end(), path, " has no '", key, "' entry");
+  char* end = nullptr;
+  const double value = std::strtod(it->second.c_str(), &end);
+  SNN_CHECK(!it->second.empty() && *end == '\0' && std::isfinite(value), path, ": '", key,
+            "' is not a number: '", it->second, "'");
+  return value;
+}
+
+// Trains one model, or loads it and the numbers of the run that trained it (time, evaluations, graph
+// memory) from the checkpoint that run wrote, so that a later cell run alone (--cell 5) does not train
+// again. --retrain trains again.
 Run train(Context& ctx, const std::string& name, const NeuralOdeOptions& options) {
-  Generator init(ctx.seed + 40);  // the same initial weights for every method
   Run run;
   run.name = name;
-  run.model = std::make_shared<SpiralOdeClassifier>(2, 32, options, init);
-  SpiralOdeClassifier& model = *run.model;
-  Adam optimizer(model.parameters(), 1e-2);
-  const Var x(state.train.inputs);
   const int64_t steps = ctx.pick(500, 15);
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t step = 1; step <= steps; ++step) {
-    optimizer.zero_grad();
-    const Var loss = cross_entropy(model(x), state.train.labels);
-    if (step == 1) run.graph_mib = graph_mib();
-    backward(loss);
-    optimizer.step();
-    run.forward_nfe += model.block->stats().forward_evaluations;
-    run.backward_nfe += model.block->stats().backward_evaluations;
-    run.loss = loss.item();
-    if (step % std::max<int64_t>(1, steps / 5) == 0 || step == steps)
-      std::cout << "    step " << std::setw(4) << step << "  loss " << std::fixed << std::setprecision(4) << run.loss
-                << "\n" << std::flush;
+  const auto fresh_model = [&] {
+    Generator init(ctx.seed + 40);  // the same initial weights for every method
+    run.model = std::make_shared<SpiralOdeClassifier>(2, 32, options, init);
+  };
+  fresh_model();
+  std::ostringstream config;
+  config << name << " train " << state.train.size() << " steps " << steps << " lr 0.01 width 32 seed " << ctx.seed;
+  const std::string path = notebook::checkpoint_for(ctx, "ch05_model", config.str());
+  bool loaded = false;
+  if (file_exists(path) && !ctx.has_flag("retrain")) {
+    try {
+      const CheckpointMetadata meta = load_checkpoint(path, *run.model);
+      run.seconds = stored_number(meta, "seconds", path);
+      run.loss = stored_number(meta, "loss", path);
+      run.graph_mib = stored_number(meta, "graph_mib", path);
+      run.forward_nfe = checkpoint_integer(meta, "forward_nfe", path, 0, 1 << 30);
+      run.backward_nfe = checkpoint_integer(meta, "backward_nfe", path, 0, 1 << 30);
+      loaded = true;
+      notebook::notice("  (using the model saved in " + path + " by an earlier run; --retrain trains again)");
+    } catch (const Error& e) {
+      notebook::notice("  (" + path + " does not fit: " + e.what() + "; training afresh)");
+      fresh_model();
+    }
+  } else if (!ctx.has_flag("retrain")) {
+    notebook::notice("  (no checkpoint at " + path + " yet: training " + std::to_string(steps) + " steps)");
   }
-  run.seconds = seconds_since(start);
-  run.forward_nfe /= steps;
-  run.backward_nfe /= steps;
+  SpiralOdeClassifier& model = *run.model;
+  if (!loaded) {
+    Adam optimizer(model.parameters(), 1e-2);
+    const Var x(state.train.inputs);
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t step = 1; step <= steps; ++step) {
+      optimizer.zero_grad();
+      const Var loss = cross_entropy(model(x), state.train.labels);
+      if (step == 1) run.graph_mib = graph_mib();
+      backward(loss);
+      optimizer.step();
+      run.forward_nfe += model.block->stats().forward_evaluations;
+      run.backward_nfe += model.block->stats().backward_evaluations;
+      run.loss = loss.item();
+      if (step % std::max<int64_t>(1, steps / 5) == 0 || step == steps)
+        std::cout << "    step " << std::setw(4) << step << "  loss " << std::fixed << std::setprecision(4) << run.loss
+                  << "\n" << std::flush;
+    }
+    run.seconds = seconds_since(start);
+    run.forward_nfe /= steps;
+    run.backward_nfe /= steps;
+    const auto exact = [](double v) {  // round-trips the double
+      std::ostringstream os;
+      os << std::setprecision(17) << v;
+      return os.str();
+    };
+    save_checkpoint(path, model, nullptr,
+                    {{"seconds", exact(run.seconds)}, {"loss", exact(run.loss)}, {"graph_mib", exact(run.graph_mib)},
+                     {"forward_nfe", std::to_string(run.forward_nfe)},
+                     {"backward_nfe", std::to_string(run.backward_nfe)}});
+  }
   NoGrad no_grad;
   model.eval();
   run.accuracy = accuracy(model(Var(state.test.inputs)).value(), state.test.labels);
-  std::cout << "  " << name << ": test accuracy " << std::setprecision(1) << 100 * run.accuracy << " %, "
-            << std::setprecision(2) << run.seconds << " s, " << run.forward_nfe << " f-evaluations forward and "
-            << run.backward_nfe << " augmented evaluations backward per step\n";
+  std::cout << "  " << name << ": test accuracy " << std::fixed << std::setprecision(1) << 100 * run.accuracy << " %, "
+            << std::setprecision(2) << run.seconds << " s" << (loaded ? " (when trained)" : "") << ", "
+            << run.forward_nfe << " f-evaluations forward and " << run.backward_nfe
+            << " augmented evaluations backward per step\n";
   return run;
 }
 
@@ -387,7 +440,9 @@ void summary(Context& ctx) {
 
 int main(int argc, char** argv) {
   return stablenn::notebook::run_chapter(
-      argc, argv, {5, "Neural ODEs", "book/05-neural-odes.md"},
+      argc, argv,
+      {5, "Neural ODEs", "book/05-neural-odes.md",
+       {{"retrain", false, "train the models again even when their checkpoints exist"}}},
       {
           {"ResNets are explicit Euler steps",
            "A residual block x + h f(x) is one explicit Euler step of x' = f(x). L blocks with h = T/L\n"
