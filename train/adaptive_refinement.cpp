@@ -28,8 +28,9 @@ std::vector<AdaptiveCycle> adaptive_refinement(
     c.goal = trained.final_goal;
     c.mesh = model.mesh();
     const GoalGradient g = goal_gradient(model, samples, goal);
-    c.indicators = dwr_indicators(model, g);
-    c.estimate = std::accumulate(c.indicators.begin(), c.indicators.end(), 0.0);
+    const DwrEstimate estimate = dwr_estimate(model, samples, goal, g);
+    c.indicators = estimate.indicators;
+    c.estimate = estimate.estimate;
     c.layer_passes = trained.layer_passes + 2 * model.layers();
     if (options.measure_effectivity) {
       c.effectivity.estimate = c.estimate;
@@ -37,7 +38,7 @@ std::vector<AdaptiveCycle> adaptive_refinement(
     }
     total += c.layer_passes;
     c.total_layer_passes = total;
-    const bool done = std::abs(c.estimate) < options.tolerance || model.layers() >= options.max_layers ||
+    const bool done = (cycle > 0 && std::abs(c.estimate) < options.tolerance * c.goal.loss) || model.layers() >= options.max_layers ||
                       cycle + 1 == options.max_cycles;
     if (!done) {
       if (options.uniform) {

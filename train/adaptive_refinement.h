@@ -1,7 +1,8 @@
 // train/adaptive_refinement.h — the layerwise adaptive loop (chapter 11): start shallow, train,
 // estimate each layer's contribution to the error of the goal (train/dwr_estimator.h), mark by
 // Dörfler, split the marked intervals into two layers with copied controls, retrain; stop when the
-// estimate is below a tolerance or the layer budget is reached.
+// estimate is below a tolerance (relative to the loss; not in the untrained first cycle, whose
+// field is nearly zero and so is its estimate) or the layer budget is reached.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -18,7 +19,7 @@ struct AdaptiveOptions {
   int64_t first_iterations = 0;
   double fraction = 0.5;        // Dörfler's θ; 1 with `uniform` = uniform refinement
   bool uniform = false;         // split every interval (the comparison)
-  double tolerance = 0;         // stop when |Σ η_k| < tolerance
+  double tolerance = 0;         // stop when |estimate| < tolerance · (the goal's loss term), from cycle 1 on
   int64_t max_layers = 32;      // the budget: never more layers than this
   int64_t max_cycles = 100;
   bool measure_effectivity = true;  // one extra forward pass on the uniformly refined mesh per cycle
@@ -30,7 +31,7 @@ struct AdaptiveCycle {
   GoalValue goal;                   // J after training
   std::vector<double> mesh;         // t_0 .. t_K
   std::vector<double> indicators;   // η_k
-  double estimate = 0;              // Σ η_k
+  double estimate = 0;              // the estimate for uniform refinement (DwrEstimate)
   Effectivity effectivity;          // when measured
   std::vector<int64_t> marked;      // the intervals split after this cycle (empty at the end)
   int64_t layer_passes = 0;         // training cost of this cycle (train/control_descent.h)
