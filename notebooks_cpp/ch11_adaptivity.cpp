@@ -73,9 +73,9 @@ Settings read_settings(const Context& ctx) {
   s.max_layers = ctx.int_flag("max-layers", ctx.pick(16, 4));
   s.dim = ctx.int_flag("dim", 8);
   s.start_layers = ctx.int_flag("start-layers", 2);
-  s.adam = ctx.flag("optimizer", "armijo") == "adam";
-  s.lr = ctx.double_flag("lr", 0.01);
-  s.final_time = ctx.double_flag("final-time", 4.0);
+  s.adam = ctx.flag("optimizer", "adam") == "adam";
+  s.lr = ctx.double_flag("lr", 0.02);
+  s.final_time = ctx.double_flag("final-time", 2.0);
   s.fraction = ctx.double_flag("fraction", 0.5);
   s.tolerance = ctx.double_flag("tolerance", 1e-2);
   std::stringstream list(ctx.flag("sets", "spirals,moons,circles"));
@@ -190,6 +190,16 @@ ScatterPlot regions_plot(const ControlledOde& model, const Dataset& test, const 
   return p;
 }
 
+// The range of the effectivity over the cycles whose actual change is at least 1 % of the loss: a ratio
+// of two numbers near zero says nothing (the per-cycle tables show every cycle).
+void effectivity_range(const SetResult& r, double& lo, double& hi) {
+  lo = 1e300, hi = -1e300;
+  for (const AdaptiveCycle& cy : r.adaptive)
+    if (std::abs(cy.effectivity.actual) >= 0.01 * cy.goal.loss)
+      lo = std::min(lo, cy.effectivity.index()), hi = std::max(hi, cy.effectivity.index());
+  if (lo > hi) lo = hi = 0;
+}
+
 void run_set(Context& ctx, const std::string& name) {
   const Settings& st = state.settings;
   Generator data_gen(ctx.seed + 100 + std::hash<std::string>()(name) % 1000);
@@ -281,8 +291,8 @@ void run_set(Context& ctx, const std::string& name) {
   for (const Outcome& o : r.fixed)
     if (o.test_accuracy > best_fixed->test_accuracy + 1e-9) best_fixed = &o;  // ties: the shallower one
   const Outcome& uniform = r.uniform_outcomes.back();
-  double eff_lo = 1e300, eff_hi = -1e300;
-  for (const AdaptiveCycle& cy : r.adaptive) eff_lo = std::min(eff_lo, cy.effectivity.index()), eff_hi = std::max(eff_hi, cy.effectivity.index());
+  double eff_lo = 0, eff_hi = 0;
+  effectivity_range(r, eff_lo, eff_hi);
   const std::string k = name + ".";
   ctx.result(k + "adaptive.layers", static_cast<double>(adaptive.layers), "%.0f");
   ctx.result(k + "adaptive.test", adaptive.test_accuracy, "%.1f");
@@ -372,7 +382,7 @@ void setup_cell(Context& ctx) {
   for (const std::string& s : state.settings.sets)
     if (s != "spirals" && s != "moons" && s != "circles")
       throw args::UsageError("--sets: unknown set '" + s + "' (expected a comma list of spirals, moons, circles)");
-  state.goal.l2 = ctx.double_flag("lambda", 1e-4);
+  state.goal.l2 = ctx.double_flag("lambda", 1e-3);
   state.goal.h1 = state.goal.l2;
   state.goal.head_l2 = state.goal.l2;
   const Settings& st = state.settings;
@@ -386,11 +396,12 @@ void setup_cell(Context& ctx) {
   ctx.result("settings.fraction", st.fraction, "%g");
   ctx.result("settings.tolerance", st.tolerance, "%g");
   ctx.result("settings.lambda", state.goal.l2, "%g");
+  ctx.result_text("settings.optimizer", st.adam ? "Adam (learning rate " + fmt("%g", st.lr) + ")" : "steepest descent with Armijo backtracking");
   std::printf("  state dimension %lld, T = %g, start %lld layers, budget %lld, Dörfler fraction %g, tolerance %g,\n"
-              "  lambda = %g (L2, H1 and head), %lld Armijo iterations per cycle\n",
+              "  lambda = %g (L2, H1 and head), %lld %s iterations per cycle\n",
               static_cast<long long>(st.dim), st.final_time, static_cast<long long>(st.start_layers),
               static_cast<long long>(st.max_layers), st.fraction, st.tolerance, state.goal.l2,
-              static_cast<long long>(st.iterations));
+              static_cast<long long>(st.iterations), st.adam ? "Adam" : "Armijo descent");
 }
 
 void sets_cell(Context& ctx) {
@@ -406,8 +417,8 @@ void summary_cell(Context& ctx) {
     for (const Outcome& o : r.fixed)
       if (o.test_accuracy > best->test_accuracy + 1e-9) best = &o;
     const Outcome& u = r.uniform_outcomes.back();
-    double lo = 1e300, hi = -1e300;
-    for (const AdaptiveCycle& cy : r.adaptive) lo = std::min(lo, cy.effectivity.index()), hi = std::max(hi, cy.effectivity.index());
+    double lo = 0, hi = 0;
+    effectivity_range(r, lo, hi);
     const Outcome* reach = nullptr;
     for (const Outcome& o : r.adaptive_outcomes)
       if (!reach && o.test_accuracy >= best->test_accuracy - 1.0) reach = &o;
@@ -449,14 +460,14 @@ int main(int argc, char** argv) {
         {"test-size", true, "test points per set (default 1000)", args::whole_number(2, 100000)},
         {"iterations", true, "Armijo descent iterations per cycle (default 300)", args::whole_number(1, 1000000)},
         {"max-layers", true, "layer budget (default 16)", args::whole_number(2, 1024)},
-        {"optimizer", true, "armijo (steepest descent, default) or adam", args::one_of({"armijo", "adam"})},
-        {"lr", true, "Adam's learning rate (default 0.01)", args::number(1e-9, 10)},
+        {"optimizer", true, "adam (default) or armijo (steepest descent with backtracking)", args::one_of({"armijo", "adam"})},
+        {"lr", true, "Adam's learning rate (default 0.02)", args::number(1e-9, 10)},
         {"start-layers", true, "layers of the first cycle (default 2)", args::whole_number(1, 1024)},
         {"dim", true, "state dimension d >= 2 (default 8)", args::whole_number(2, 256)},
-        {"final-time", true, "T, the network's integration time (default 4)", args::number(1e-6, 1e6)},
+        {"final-time", true, "T, the network's integration time (default 2)", args::number(1e-6, 1e6)},
         {"fraction", true, "Dörfler fraction in (0, 1] (default 0.5)", args::number(1e-6, 1.0)},
         {"tolerance", true, "stop when |sum eta_k| < this times the loss (default 0.01)", args::number(0, 1e6)},
-        {"lambda", true, "weight of the L2, H1 and head regularisers (default 1e-4)", args::number(0, 1e6)},
+        {"lambda", true, "weight of the L2, H1 and head regularisers (default 1e-3)", args::number(0, 1e6)},
         {"sets", true, "comma list of spirals, moons, circles (default all three)", args::some_of({"spirals", "moons", "circles"})}}},
       cells);
 }
