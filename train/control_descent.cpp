@@ -35,8 +35,10 @@ DescentResult train_controls(ControlledOde& model, const ControlSamples& samples
   const size_t count = static_cast<size_t>(model.parameter_count());
   if (state.m.size() != count) state.m.assign(count, 0.0), state.v.assign(count, 0.0), state.t = 0;
   if (!(state.step > 0)) state.step = options.initial_step;
+  GoalGradient g;
+  Trajectory workspace;
   for (int64_t it = 0; it < options.iterations; ++it) {
-    const GoalGradient g = goal_gradient(model, samples, goal);
+    goal_gradient_into(model, samples, goal, g);
     result.layer_passes += 2 * layers;
     std::vector<double> grad = flat_gradient(g);
     const double j0 = g.value.total();
@@ -64,7 +66,7 @@ DescentResult train_controls(ControlledOde& model, const ControlSamples& samples
     bool accepted = false;
     for (int64_t b = 0; b <= options.max_backtracks; ++b, alpha *= options.shrink) {
       add_scaled(model, controls, head, grad, alpha);
-      const double j1 = evaluate_goal(model, samples, goal).total();
+      const double j1 = evaluate_goal(model, samples, goal, workspace).total();
       result.layer_passes += layers;
       if (j1 <= j0 - options.armijo * alpha * norm2) {
         accepted = true;

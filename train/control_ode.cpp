@@ -78,35 +78,49 @@ ControlledOde make_controlled_ode(int64_t dim, int64_t outputs, int64_t layers, 
   return m;
 }
 
-Trajectory integrate(const ControlledOde& model, const ControlSamples& samples) {
+void integrate_into(const ControlledOde& model, const ControlSamples& samples, Trajectory& tr) {
   check_fits(model, samples);
   const int64_t n = samples.count, d = model.dim, m = samples.input_dim;
-  Trajectory tr;
-  tr.states.assign(model.layers() + 1, std::vector<double>());
-  tr.activations.assign(model.layers(), std::vector<double>(n * d));
+  // Buffers are reused when the sizes match: training calls this hundreds of times, and fresh
+  // allocations of this size cost more in page faults than the arithmetic.
+  tr.states.resize(model.layers() + 1);
+  tr.activations.resize(model.layers());
+  for (auto& v : tr.states) v.resize(n * d);
+  for (auto& v : tr.activations) v.resize(n * d);
   std::vector<double>& x0 = tr.states[0];
-  x0.assign(n * d, 0.0);
+  std::fill(x0.begin(), x0.end(), 0.0);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < m; ++j) x0[i * d + j] = samples.inputs[i * m + j];
+  std::vector<double> wt(d * d), z(d);
   for (int64_t k = 0; k < model.layers(); ++k) {
     const double* w = model.controls.data() + k * model.control_size();
     const double* b = w + d * d;
+    for (int64_t r = 0; r < d; ++r)
+      for (int64_t c = 0; c < d; ++c) wt[c * d + r] = w[r * d + c];  // Wᵀ: the inner loop runs over r
     const double h = model.tau[k];
-    const std::vector<double>& x = tr.states[k];
-    std::vector<double>& s = tr.activations[k];
-    std::vector<double> next(n * d);
+    const double* x = tr.states[k].data();
+    double* s = tr.activations[k].data();
+    double* next = tr.states[k + 1].data();
     for (int64_t i = 0; i < n; ++i) {
-      const double* xi = x.data() + i * d;
+      const double* xi = x + i * d;
+      for (int64_t r = 0; r < d; ++r) z[r] = b[r];
+      for (int64_t c = 0; c < d; ++c) {
+        const double xc = xi[c];
+        const double* col = wt.data() + c * d;
+        for (int64_t r = 0; r < d; ++r) z[r] += col[r] * xc;
+      }
       for (int64_t r = 0; r < d; ++r) {
-        double z = b[r];
-        for (int64_t c = 0; c < d; ++c) z += w[r * d + c] * xi[c];
-        const double sv = activate(model.activation, z);
+        const double sv = activate(model.activation, z[r]);
         s[i * d + r] = sv;
         next[i * d + r] = xi[r] + h * sv;
       }
     }
-    tr.states[k + 1] = std::move(next);
   }
+}
+
+Trajectory integrate(const ControlledOde& model, const ControlSamples& samples) {
+  Trajectory tr;
+  integrate_into(model, samples, tr);
   return tr;
 }
 
@@ -190,30 +204,42 @@ double goal_regulariser(const ControlledOde& model, const GoalOptions& options) 
 }
 
 GoalValue evaluate_goal(const ControlledOde& model, const ControlSamples& samples, const GoalOptions& options) {
-  const Trajectory tr = integrate(model, samples);
+  Trajectory tr;
+  return evaluate_goal(model, samples, options, tr);
+}
+
+GoalValue evaluate_goal(const ControlledOde& model, const ControlSamples& samples, const GoalOptions& options,
+                        Trajectory& workspace) {
+  integrate_into(model, samples, workspace);
   GoalValue v;
-  v.loss = goal_loss(model, samples, tr.states.back(), options, nullptr);
+  v.loss = goal_loss(model, samples, workspace.states.back(), options, nullptr);
   v.regulariser = goal_regulariser(model, options);
   return v;
 }
 
 GoalGradient goal_gradient(const ControlledOde& model, const ControlSamples& samples, const GoalOptions& options) {
   GoalGradient g;
-  g.trajectory = integrate(model, samples);
+  goal_gradient_into(model, samples, options, g);
+  return g;
+}
+
+void goal_gradient_into(const ControlledOde& model, const ControlSamples& samples, const GoalOptions& options,
+                        GoalGradient& g) {
+  integrate_into(model, samples, g.trajectory);
   const int64_t n = samples.count, d = model.dim, q = model.outputs, cs = model.control_size();
   const int64_t layers = model.layers();
-  g.adjoints.assign(layers + 1, std::vector<double>());
+  g.adjoints.resize(layers + 1);
   g.value.loss = goal_loss(model, samples, g.trajectory.states.back(), options, &g.adjoints[layers]);
   g.value.regulariser = goal_regulariser(model, options);
 
   // Head: ∂J/∂C = Σ_i (∂ℓ/∂y_i / N) x_Kᵢᵀ. The adjoint p_K = Cᵀ dy already folds C in, so dy is
   // recomputed here from the outputs (cheap: N × q).
   g.head.assign(model.head.size(), 0.0);
+  std::vector<double> dy(q);
   if (options.train_head) {
     const std::vector<double>& xk = g.trajectory.states.back();
     const std::vector<double> y = head_outputs(model, xk, n);
     for (int64_t i = 0; i < n; ++i) {
-      std::vector<double> dy(q);
       if (options.loss == GoalLoss::kCrossEntropy) {
         const double* yi = y.data() + i * q;
         const double top = *std::max_element(yi, yi + q);
@@ -242,7 +268,8 @@ GoalGradient goal_gradient(const ControlledOde& model, const ControlSamples& sam
     const std::vector<double>& x = g.trajectory.states[k];
     const std::vector<double>& s = g.trajectory.activations[k];
     const std::vector<double>& p1 = g.adjoints[k + 1];
-    std::vector<double> p(p1);
+    std::vector<double>& p = g.adjoints[k];
+    p.assign(p1.begin(), p1.end());
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t r = 0; r < d; ++r) a[r] = h * slope_from_value(model.activation, s[i * d + r]) * p1[i * d + r];
       const double* xi = x.data() + i * d;
@@ -256,7 +283,6 @@ GoalGradient goal_gradient(const ControlledOde& model, const ControlSamples& sam
         }
       }
     }
-    g.adjoints[k] = std::move(p);
   }
   // Regulariser: L² gives λ τ_k θ_k; H¹ gives λ_H¹ (θ_k − θ_{k±1}) / τ̄ for each neighbour.
   for (int64_t k = 0; k < layers; ++k) {
@@ -272,7 +298,6 @@ GoalGradient goal_gradient(const ControlledOde& model, const ControlSamples& sam
       }
     }
   }
-  return g;
 }
 
 std::vector<int64_t> predict_classes(const ControlledOde& model, const ControlSamples& samples) {

@@ -89,6 +89,8 @@ struct Trajectory {
 
 // Chapter 11: the forward pass. Throws when the samples do not fit the model (input_dim > dim).
 Trajectory integrate(const ControlledOde& model, const ControlSamples& samples);
+// Chapter 11: the same into `out`, reusing its buffers (training calls it in a loop).
+void integrate_into(const ControlledOde& model, const ControlSamples& samples, Trajectory& out);
 // Chapter 11: the head's outputs y = C x_K + c (N × outputs) from a trajectory.
 std::vector<double> head_outputs(const ControlledOde& model, const std::vector<double>& final_states,
                                  int64_t count);
@@ -102,6 +104,9 @@ double goal_regulariser(const ControlledOde& model, const GoalOptions& options);
 // Chapter 11: J (one forward pass).
 GoalValue evaluate_goal(const ControlledOde& model, const ControlSamples& samples,
                         const GoalOptions& options);
+// Chapter 11: the same with a reused trajectory buffer.
+GoalValue evaluate_goal(const ControlledOde& model, const ControlSamples& samples,
+                        const GoalOptions& options, Trajectory& workspace);
 
 // Chapter 11: J and its gradient by the discrete adjoint.
 struct GoalGradient {
@@ -113,6 +118,9 @@ struct GoalGradient {
 };
 GoalGradient goal_gradient(const ControlledOde& model, const ControlSamples& samples,
                            const GoalOptions& options);
+// Chapter 11: the same into `out`, reusing its buffers.
+void goal_gradient_into(const ControlledOde& model, const ControlSamples& samples, const GoalOptions& options,
+                        GoalGradient& out);
 
 // Chapter 11: predicted classes (argmax of the head) and the fraction predicted right, in [0, 1].
 std::vector<int64_t> predict_classes(const ControlledOde& model, const ControlSamples& samples);
