@@ -4,7 +4,8 @@
 # lambda = 1e-3 for the L2 (sum tau_k |theta_k|^2), H1 (sum |theta_{k+1} - theta_k|^2 / tau) and head
 # terms, the gradient by autograd; steepest descent with Armijo backtracking (c = 1e-4, halve, next
 # search from twice the accepted step); then the DWR indicators eta_k = sum_i <p_{k+1}, delta_k> with the
-# adjoints p_k = dJ/dx_k from autograd (retain_grad) and delta_k = (tau/2)(tanh(W (x_k + tau/2 s_k) + b) - s_k).
+# adjoints p_k = dJ/dx_k from autograd (retain_grad) and delta_k = (tau/2)(tanh(W (x_k + tau/2 s_k) + b) - s_k),
+# plus the loss's quadratic term along delta_k carried to t_K by the linearised steps (train/dwr_estimator.h).
 # Same closed-form inputs and starting weights as the C++ side, float64.
 # Prints "BENCH adaptivity_cycle pytorch <seconds>" (median after a warm-up) and a "# goal" line.
 # Run: /usr/bin/python3 bench/bench_adaptivity.py --threads N [--quick]
@@ -80,20 +81,35 @@ def cycle(x0, y, iterations):
                 alpha *= 0.5
             else:  # no step decreased J: keep the point, restart the search from 1
                 step = 1.0
-    # Indicators: adjoints p_k = dJ/dx_k by autograd, then the residual of two half-steps.
+    # Indicators: adjoints p_k = dJ/dx_k by autograd; delta_k, the residual of two half-steps; v_k,
+    # delta_k carried to t_K by the linearised Euler steps; the loss's quadratic term along C v_k.
     x = x0.clone().requires_grad_(True)
     j, states = goal(controls, head, x, y, tau, keep_states=True)
     j.backward()
-    eta = []
+    c = head[:2 * DIM].reshape(2, DIM)
     with torch.no_grad():
+        ws = [controls[k, :DIM * DIM].reshape(DIM, DIM) for k in range(LAYERS)]
+        bs = [controls[k, DIM * DIM:] for k in range(LAYERS)]
+        acts = [torch.tanh(states[k].detach() @ ws[k].T + bs[k]) for k in range(LAYERS)]
+        pi = torch.softmax(states[-1].detach() @ c.T + head[2 * DIM:], 1)
+
+        def curvature(v):
+            dy = v @ c.T
+            return 0.5 * float(((pi * dy ** 2).sum(1) - (pi * dy).sum(1) ** 2).mean())
+
+        first, total_v, eta = 0.0, torch.zeros_like(x0), []
         for k in range(LAYERS):
-            w = controls[k, :DIM * DIM].reshape(DIM, DIM)
-            b = controls[k, DIM * DIM:]
-            xk = states[k].detach()
-            s = torch.tanh(xk @ w.T + b)
-            delta = 0.5 * tau[k] * (torch.tanh((xk + 0.5 * tau[k] * s) @ w.T + b) - s)
-            eta.append(float((states[k + 1].grad * delta).sum()))
-    return float(goal(controls, head, x0, y, tau)[0]), sum(eta), evaluations
+            xk, s = states[k].detach(), acts[k]
+            delta = 0.5 * tau[k] * (torch.tanh((xk + 0.5 * tau[k] * s) @ ws[k].T + bs[k]) - s)
+            f = float((states[k + 1].grad * delta).sum())
+            v = delta
+            for jj in range(k + 1, LAYERS):
+                v = v + tau[jj] * (1 - acts[jj] ** 2) * (v @ ws[jj].T)
+            total_v += v
+            first += f
+            eta.append(f + curvature(v))
+        estimate = first + curvature(total_v)
+    return float(goal(controls, head, x0, y, tau)[0]), estimate, evaluations
 
 
 def main():

@@ -138,7 +138,7 @@ void linear_cell(Context& ctx) {
     const double ex = gr * (c * x + sn * y) - s.targets[2 * i], ey = gr * (-sn * x + c * y) - s.targets[2 * i + 1];
     exact += 0.5 * (ex * ex + ey * ey) / 3;
   }
-  std::string table = "| K | estimate Σ η_k | actual change (K → 2K) | effectivity | 2 Σ η_k / (loss(exact) − loss(K)) |\n|---|---|---|---|---|\n";
+  std::string table = "| K | estimate | actual change (K → 2K) | effectivity | 2 · estimate / (loss(exact) − loss(K)) |\n|---|---|---|---|---|\n";
   std::printf("  K     estimate      actual change  effectivity  2*estimate / true error\n");
   for (int64_t layers : {2, 4, 8, 16, 32, 64}) {
     ControlledOde m;
@@ -264,7 +264,7 @@ void run_set(Context& ctx, const std::string& name) {
               static_cast<long long>(st.train_size), static_cast<long long>(st.test_size),
               static_cast<long long>(st.iterations));
   std::printf("    adaptive  layers  goal J     train %%  test %%   estimate     actual       effectivity  marked\n");
-  std::string table = "| cycle | layers | J | test acc. (%) | Σ η_k | actual change | effectivity | split |\n|---|---|---|---|---|---|---|---|\n";
+  std::string table = "| cycle | layers | J | test acc. (%) | estimate | actual change | effectivity | split |\n|---|---|---|---|---|---|---|---|\n";
   for (size_t c = 0; c < r.adaptive.size(); ++c) {
     const AdaptiveCycle& cy = r.adaptive[c];
     const Outcome& o = r.adaptive_outcomes[c];

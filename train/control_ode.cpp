@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/parallel.h"
 
 namespace stablenn {
 
@@ -31,6 +32,10 @@ void check_fits(const ControlledOde& model, const ControlSamples& samples) {
     throw Error("ControlledOde: controls or head of the wrong size for " + std::to_string(model.layers()) +
                 " layers of dimension " + std::to_string(model.dim));
 }
+
+// Samples per parallel chunk: a sample costs about d² multiply-adds and d activations (~20 each),
+// and a chunk should hold core/parallel.h's default grain of cheap operations.
+int64_t sample_grain(int64_t d) { return std::max<int64_t>(1, kDefaultGrain / (d * d + 20 * d)); }
 
 }  // namespace
 
@@ -91,7 +96,8 @@ void integrate_into(const ControlledOde& model, const ControlSamples& samples, T
   std::fill(x0.begin(), x0.end(), 0.0);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < m; ++j) x0[i * d + j] = samples.inputs[i * m + j];
-  std::vector<double> wt(d * d), z(d);
+  std::vector<double> wt(d * d);
+  const int64_t grain = sample_grain(d);
   for (int64_t k = 0; k < model.layers(); ++k) {
     const double* w = model.controls.data() + k * model.control_size();
     const double* b = w + d * d;
@@ -101,20 +107,24 @@ void integrate_into(const ControlledOde& model, const ControlSamples& samples, T
     const double* x = tr.states[k].data();
     double* s = tr.activations[k].data();
     double* next = tr.states[k + 1].data();
-    for (int64_t i = 0; i < n; ++i) {
-      const double* xi = x + i * d;
-      for (int64_t r = 0; r < d; ++r) z[r] = b[r];
-      for (int64_t c = 0; c < d; ++c) {
-        const double xc = xi[c];
-        const double* col = wt.data() + c * d;
-        for (int64_t r = 0; r < d; ++r) z[r] += col[r] * xc;
+    // Samples are independent: chunks of them run in parallel, each value computed the same way.
+    parallel_for(0, n, grain, [&](int64_t lo, int64_t hi) {
+      std::vector<double> z(d);
+      for (int64_t i = lo; i < hi; ++i) {
+        const double* xi = x + i * d;
+        for (int64_t r = 0; r < d; ++r) z[r] = b[r];
+        for (int64_t c = 0; c < d; ++c) {
+          const double xc = xi[c];
+          const double* col = wt.data() + c * d;
+          for (int64_t r = 0; r < d; ++r) z[r] += col[r] * xc;
+        }
+        for (int64_t r = 0; r < d; ++r) {
+          const double sv = activate(model.activation, z[r]);
+          s[i * d + r] = sv;
+          next[i * d + r] = xi[r] + h * sv;
+        }
       }
-      for (int64_t r = 0; r < d; ++r) {
-        const double sv = activate(model.activation, z[r]);
-        s[i * d + r] = sv;
-        next[i * d + r] = xi[r] + h * sv;
-      }
-    }
+    });
   }
 }
 
@@ -259,7 +269,8 @@ void goal_gradient_into(const ControlledOde& model, const ControlSamples& sample
 
   // Backward sweep: p_k = p_{k+1} + τ_k W_kᵀ (σ'(z_k) ⊙ p_{k+1}), and the control gradients.
   g.controls.assign(model.controls.size(), 0.0);
-  std::vector<double> a(d);
+  std::vector<double> a(n * d);  // τ_k σ'(z_k) ⊙ p_{k+1}, per sample
+  const int64_t grain = sample_grain(d);
   for (int64_t k = layers - 1; k >= 0; --k) {
     const double* w = model.controls.data() + k * cs;
     double* gw = g.controls.data() + k * cs;
@@ -270,17 +281,25 @@ void goal_gradient_into(const ControlledOde& model, const ControlSamples& sample
     const std::vector<double>& p1 = g.adjoints[k + 1];
     std::vector<double>& p = g.adjoints[k];
     p.assign(p1.begin(), p1.end());
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t r = 0; r < d; ++r) a[r] = h * slope_from_value(model.activation, s[i * d + r]) * p1[i * d + r];
-      const double* xi = x.data() + i * d;
-      double* pi = p.data() + i * d;
-      for (int64_t r = 0; r < d; ++r) {
-        const double ar = a[r];
-        gb[r] += ar;
-        for (int64_t c = 0; c < d; ++c) {
-          gw[r * d + c] += ar * xi[c];
-          pi[c] += w[r * d + c] * ar;
+    parallel_for(0, n, grain, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        double* ai = a.data() + i * d;
+        for (int64_t r = 0; r < d; ++r) ai[r] = h * slope_from_value(model.activation, s[i * d + r]) * p1[i * d + r];
+        double* pi = p.data() + i * d;
+        for (int64_t r = 0; r < d; ++r) {
+          const double ar = ai[r];
+          for (int64_t c = 0; c < d; ++c) pi[c] += w[r * d + c] * ar;
         }
+      }
+    });
+    // The sums over samples, in sample order on one thread (the same result at any thread count).
+    for (int64_t i = 0; i < n; ++i) {
+      const double* ai = a.data() + i * d;
+      const double* xi = x.data() + i * d;
+      for (int64_t r = 0; r < d; ++r) {
+        const double ar = ai[r];
+        gb[r] += ar;
+        for (int64_t c = 0; c < d; ++c) gw[r * d + c] += ar * xi[c];
       }
     }
   }
