@@ -442,9 +442,9 @@ int main(int argc, char** argv) {
        "p_k = p_{k+1} + tau_k W_k^T (sigma' * p_{k+1}), checked against finite differences.",
        adjoint_cell},
       {"The estimator on a linear ODE",
-       "eta_k = sum_i <p_{k+1}, delta_k>: the residual of one Euler step against two half-steps, weighted by\n"
-       "the adjoint. On x' = Ax the exact solution is known: compare the estimate with the actual change of\n"
-       "the goal under uniform refinement (the effectivity index).",
+       "eta_k = sum_i <p_{k+1}, delta_k> + the loss's quadratic term: the residual of one Euler step against\n"
+       "two half-steps, weighted by the adjoint. On x' = Ax the exact solution is known: compare the estimate\n"
+       "with the actual change of the goal under uniform refinement (the effectivity index).",
        linear_cell},
       {"Settings", "The sizes of the experiment (flags --dim, --iterations, --max-layers, ...).", setup_cell},
       {"Adaptive, uniform and fixed depth on the 2-D sets",
