@@ -305,4 +305,8 @@ TEST(Ch11Errors, BadInputsAreReportedNotCrashed) {
   bad.labels[1] = 5;
   EXPECT_THROW(evaluate_goal(model, bad, GoalOptions()), Error);
   EXPECT_THROW(make_controlled_ode(2, 2, 0, 1.0, FieldActivation::kTanh, gen), Error);
+  Generator data_gen(13);
+  Dataset unlabeled = make_moons(10, 0.1, data_gen);
+  unlabeled.labels = Tensor();
+  EXPECT_THROW(samples_from_dataset(unlabeled), Error);
 }

@@ -40,9 +40,13 @@ int64_t sample_grain(int64_t d) { return std::max<int64_t>(1, kDefaultGrain / (d
 }  // namespace
 
 ControlSamples samples_from_dataset(const Dataset& data, double scale) {
-  if (data.inputs.dim() != 2)
+  if (!data.inputs.defined() || data.inputs.dim() != 2)
     throw Error("samples_from_dataset: '" + data.name + "' has inputs of rank " +
-                std::to_string(data.inputs.dim()) + ", expected [N, m]");
+                std::to_string(data.inputs.defined() ? data.inputs.dim() : 0) + ", expected [N, m]");
+  if (!data.labels.defined() || data.labels.dtype() != DType::Int64 || data.labels.dim() != 1 ||
+      data.labels.size(0) != data.inputs.size(0))
+    throw Error("samples_from_dataset: '" + data.name + "' needs Int64 labels [N] matching its " +
+                std::to_string(data.inputs.size(0)) + " inputs");
   ControlSamples s;
   s.count = data.inputs.size(0);
   s.input_dim = data.inputs.size(1);
