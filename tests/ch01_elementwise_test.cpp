@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "tests/ch01_test_util.h"
 
@@ -93,6 +94,42 @@ TEST(Ch01Elementwise, StableAtExtremes) {
   const Tensor x = Tensor::from_vector({-1000, 1000}, {2}, DType::Float64);
   EXPECT_EQ(sigmoid(x).to_vector(), (std::vector<double>{0, 1}));
   EXPECT_EQ(softplus(x).to_vector(), (std::vector<double>{0, 1000}));
+}
+
+// Float32 sigmoid and softplus use their own branch-free exp and log1p (core/elementwise.cpp):
+// within a few float ulp of the float64 formulas everywhere, relative even where the values are
+// tiny (down to e^−87, where the float exp stops; below, absolute 1e−37).
+TEST(Ch01Elementwise, Float32SigmoidAndSoftplusAreAccurate) {
+  std::vector<double> grid;
+  for (double v = -100; v <= 100; v += 0.001) grid.push_back(v);
+  for (double v : {1e-30, 1e-8, 3e-5, 0.3466, 0.3467, 0.6931, 0.6932, 87.0, 88.7}) {
+    grid.push_back(v);
+    grid.push_back(-v);
+  }
+  std::vector<float> as_float(grid.begin(), grid.end());
+  const Tensor x = Tensor::from_vector(std::vector<double>(as_float.begin(), as_float.end()),
+                                       {static_cast<int64_t>(grid.size())}, DType::Float32);
+  const std::vector<double> sig = sigmoid(x).to_vector(), soft = softplus(x).to_vector();
+  double worst_sig = 0, worst_soft = 0;
+  for (size_t i = 0; i < grid.size(); ++i) {
+    const double v = as_float[i];
+    const double want_sig = v >= 0 ? 1 / (1 + std::exp(-v)) : std::exp(v) / (1 + std::exp(v));
+    const double want_soft = std::max(v, 0.0) + std::log1p(std::exp(-std::abs(v)));
+    ASSERT_NEAR(sig[i], want_sig, 4e-7 * want_sig + 1e-37) << "sigmoid(" << v << ")";
+    ASSERT_NEAR(soft[i], want_soft, 4e-7 * want_soft + 1e-37) << "softplus(" << v << ")";
+    if (v > -87) {
+      worst_sig = std::max(worst_sig, std::abs(sig[i] - want_sig) / want_sig);
+      worst_soft = std::max(worst_soft, std::abs(soft[i] - want_soft) / want_soft);
+    }
+  }
+  EXPECT_LT(worst_sig, 4e-7);
+  EXPECT_LT(worst_soft, 4e-7);
+  std::printf("worst relative error above -87: sigmoid %.2e, softplus %.2e\n", worst_sig, worst_soft);
+  const Tensor extremes = Tensor::from_vector({-1000, 1000}, {2}, DType::Float32);
+  EXPECT_EQ(softplus(extremes).to_vector()[1], 1000.0);
+  EXPECT_LT(softplus(extremes).to_vector()[0], 1e-37);
+  EXPECT_EQ(sigmoid(extremes).to_vector()[1], 1.0);
+  EXPECT_LT(sigmoid(extremes).to_vector()[0], 1e-37);
 }
 
 TEST(Ch01Elementwise, InPlaceAccumulate) {
