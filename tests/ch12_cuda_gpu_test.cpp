@@ -1,0 +1,193 @@
+// Chapter 12 tests on a GPU: every CUDA kernel (core/cuda/kernels.h) against its CPU oracle on
+// random shapes, odd sizes included. Built only with -DSTABLENN_CUDA=ON; on a machine without a CUDA
+// device every test skips, saying why (scripts/gpu_check.sh runs them where there is one).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/cuda/cuda_backend.h"
+#include "core/cuda/kernels.h"
+#include "core/stablenn_core.h"
+#include "autodiff/autodiff.h"
+#include "layers/losses.h"
+#include "train/optim.h"
+
+using namespace stablenn;
+
+namespace {
+
+class Ch12Gpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (cuda::device_count(&why) == 0) GTEST_SKIP() << "no CUDA device: " << why;
+    cuda::register_backend();
+  }
+};
+
+const Device kGpu = Device::cuda(0);
+Tensor on_gpu(const Tensor& t) { return t.to(kGpu); }
+Tensor on_cpu(const Tensor& t) { return t.to(Device::cpu()); }
+double tol(DType d) { return d == DType::Float32 ? 1e-5 : 1e-12; }
+
+// Odd sizes around the block size (256) and the grid cap, plus empty and scalar-like ones.
+std::vector<Shape> shapes(Generator& g) {
+  std::vector<Shape> s = {{1}, {7}, {255}, {257}, {1, 1023}, {0, 5}, {3, 5, 7}, {(1 << 20) + 3}};
+  for (int k = 0; k < 4; ++k) s.push_back({g.randint(1, 40), g.randint(1, 40), g.randint(1, 9)});
+  return s;
+}
+
+template <class F>
+void expect_error(F&& body, const std::string& part) {
+  try {
+    body();
+    ADD_FAILURE() << "no error; expected one mentioning \"" << part << "\"";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+
+TEST_F(Ch12Gpu, RoundTripAndViews) {
+  Generator g(1);
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    const Tensor x = g.normal({4, 5, 6}, 0, 1, dtype);
+    const Tensor d = on_gpu(x);
+    EXPECT_EQ(d.device(), kGpu);
+    EXPECT_EQ(on_cpu(d).to_vector(), x.to_vector());
+    EXPECT_EQ(on_cpu(d.permute({2, 0, 1})).to_vector(), x.permute({2, 0, 1}).contiguous().to_vector());
+    EXPECT_EQ(on_cpu(d.slice(1, 1, 5, 3)).to_vector(), x.slice(1, 1, 5, 3).contiguous().to_vector());
+  }
+  expect_error([] { Tensor::ones({2}).to(Device::cuda(1 << 20)); }, "no such device");
+}
+
+TEST_F(Ch12Gpu, TheCachingAllocatorReusesFreedBlocks) {
+  cuda::empty_cache(0);
+  const auto before = cuda::memory_stats(0);
+  { const Tensor a = on_gpu(Tensor::zeros({1000})); }
+  const Tensor b = on_gpu(Tensor::zeros({1001}));  // the same size class
+  const auto after = cuda::memory_stats(0);
+  EXPECT_EQ(after.backend_allocations - before.backend_allocations, 1u);
+  EXPECT_GE(after.cache_hits - before.cache_hits, 1u);
+  EXPECT_GE(after.bytes_in_use, 4096u);
+}
+
+TEST_F(Ch12Gpu, ElementwiseForwardAndBackwardMatchTheCpu) {
+  Generator g(2);
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (const Shape& shape : shapes(g)) {
+      const Tensor a = g.normal(shape, 0, 3, dtype), b = g.normal(shape, 0, 1, dtype);
+      const Tensor da = on_gpu(a), db = on_gpu(b);
+      const std::string at = shape_str(shape) + " " + dtype_name(dtype);
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::add(da, db)), add(a, b)), 0.0) << at;
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::mul(da, db)), mul(a, b)), 0.0) << at;
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::activation(cuda::Activation::Relu, da)), relu(a)), 0.0) << at;
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::activation(cuda::Activation::Sigmoid, da)), sigmoid(a)), tol(dtype)) << at;
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::activation(cuda::Activation::Tanh, da)), tanh(a)), tol(dtype)) << at;
+      // Backward: g * f'(x), with f' from the saved x (relu) or y (sigmoid, tanh).
+      const Tensor ys = sigmoid(a), yt = tanh(a);
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::activation_backward(cuda::Activation::Relu, db, da)),
+                             mul(b, gt(a, Tensor::scalar(0, dtype)))), 0.0) << at;
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::activation_backward(cuda::Activation::Sigmoid, db, on_gpu(ys))),
+                             mul(b, mul(ys, sub(Tensor::scalar(1, dtype), ys)))), tol(dtype)) << at;
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::activation_backward(cuda::Activation::Tanh, db, on_gpu(yt))),
+                             mul(b, sub(Tensor::scalar(1, dtype), mul(yt, yt)))), tol(dtype)) << at;
+      Tensor dy = on_gpu(a);
+      cuda::axpy_(dy, -0.25, db);
+      Tensor y = a.clone();
+      add_(y, b, -0.25);
+      EXPECT_LE(max_abs_diff(on_cpu(dy), y), tol(dtype)) << at;
+    }
+}
+
+TEST_F(Ch12Gpu, AdamStepMatchesTheCpuOptimiser) {
+  Generator g(3);
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (bool decoupled : {false, true}) {
+      const Tensor p0 = g.normal({1000, 3}, 0, 1, dtype);
+      Var p(p0.clone(), true);
+      Adam opt({p}, 0.01, 0.8, 0.95, 1e-6, 0.1, decoupled);
+      Tensor dp = on_gpu(p0), dm = on_gpu(Tensor::zeros(p0.shape(), dtype)), dv = on_gpu(Tensor::zeros(p0.shape(), dtype));
+      for (int64_t t = 1; t <= 3; ++t) {
+        const Tensor c = g.normal(p0.shape(), 0, 1, dtype);
+        opt.zero_grad();
+        backward(sum(p * Var(c)));
+        opt.step();
+        cuda::adam_step_(dp, on_gpu(c), dm, dv, 0.01, 0.8, 0.95, 1e-6, 0.1, decoupled, t);
+      }
+      EXPECT_LE(max_abs_diff(on_cpu(dp), p.value()), dtype == DType::Float32 ? 1e-5 : 1e-13);
+    }
+}
+
+TEST_F(Ch12Gpu, SumMatchesTheCpu) {
+  Generator g(4);
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (int64_t n : {int64_t(0), int64_t(1), int64_t(255), int64_t(257), int64_t(1000003)}) {
+      const Tensor x = g.uniform({n}, -1, 1, dtype);
+      const double want = sum(x.to(DType::Float64)).item();
+      const double got = on_cpu(cuda::sum(on_gpu(x))).item();
+      EXPECT_NEAR(got, want, (dtype == DType::Float32 ? 1e-5 : 1e-12) * (1 + double(n))) << n;
+      // Deterministic: the same sum twice.
+      EXPECT_EQ(on_cpu(cuda::sum(on_gpu(x))).item(), got);
+    }
+}
+
+TEST_F(Ch12Gpu, SoftmaxFamilyAndCrossEntropyMatchTheCpu) {
+  Generator g(5);
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (const Shape& shape : std::vector<Shape>{{1, 1}, {7, 10}, {513, 10}, {3, 1001}}) {
+      const Tensor x = g.uniform(shape, -40, 40, dtype);
+      std::vector<int64_t> labels(shape[0]);
+      for (auto& l : labels) l = g.randint(0, shape[1]);
+      const Tensor lab = Tensor::from_int64(labels, {shape[0]});
+      const double t = dtype == DType::Float32 ? 3e-5 : 1e-12;
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::softmax(on_gpu(x))), softmax(x, 1)), t);
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::log_softmax(on_gpu(x))), log_softmax(x, 1)), t);
+      const Var xv(x, true);
+      const Var ce = cross_entropy(xv, lab);
+      EXPECT_NEAR(on_cpu(cuda::cross_entropy(on_gpu(x), on_gpu(lab))).item(), ce.item(), t * (1 + std::abs(ce.item())));
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::cross_entropy_backward(on_gpu(x), on_gpu(lab))), grad({ce}, {xv})[0].value()), t);
+    }
+  const Tensor x = on_gpu(Tensor::zeros({2, 3}));
+  expect_error([&] { cuda::cross_entropy(x, on_gpu(Tensor::from_int64({0, 3}, {2}))); }, "outside [0, 3)");
+}
+
+TEST_F(Ch12Gpu, MatmulMatchesTheCpuIncludingBatchesAndOddSizes) {
+  Generator g(6);
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (int trial = 0; trial < 8; ++trial) {
+      const int64_t m = g.randint(1, 70), k = g.randint(0, 70), n = g.randint(1, 70);
+      const bool batched = trial % 2;
+      const int64_t B = g.randint(1, 5);
+      const Shape sa = batched ? Shape{B, m, k} : Shape{m, k}, sb = batched ? Shape{B, k, n} : Shape{k, n};
+      const Tensor a = g.normal(sa, 0, 1, dtype), b = g.normal(sb, 0, 1, dtype);
+      const Tensor want = matmul_naive(a, b);
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::matmul(on_gpu(a), on_gpu(b))), want),
+                (dtype == DType::Float32 ? 1e-5 : 1e-12) * (1 + double(k)))
+          << shape_str(sa) << " x " << shape_str(sb);
+    }
+  expect_error([] { cuda::matmul(on_gpu(Tensor::ones({2, 3})), on_gpu(Tensor::ones({2, 3}))); }, "inner sizes");
+}
+
+TEST_F(Ch12Gpu, NaiveConvolutionMatchesTheCpu) {
+  Generator g(7);
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (int trial = 0; trial < 6; ++trial) {
+      const int64_t c = g.randint(1, 5), o = g.randint(1, 6), kh = g.randint(1, 4), kw = g.randint(1, 4);
+      const int64_t stride = g.randint(1, 3), padding = g.randint(0, 2);
+      const Shape sx{g.randint(1, 4), c, g.randint(kh, 12), g.randint(kw, 12)};
+      const Tensor x = g.normal(sx, 0, 1, dtype), w = g.normal({o, c, kh, kw}, 0, 1, dtype);
+      const Tensor b = trial % 2 ? g.normal({o}, 0, 1, dtype) : Tensor();
+      const Tensor want = conv2d_naive(x, w, b, stride, padding);
+      const Tensor got = on_cpu(cuda::conv2d_naive(on_gpu(x), on_gpu(w), b.defined() ? on_gpu(b) : Tensor(), stride, padding));
+      EXPECT_LE(max_abs_diff(got, want), dtype == DType::Float32 ? 1e-4 : 1e-12) << shape_str(sx);
+    }
+}
+
+TEST_F(Ch12Gpu, KernelsRejectCpuTensorsAndMismatchesClearly) {
+  expect_error([] { cuda::add(Tensor::ones({2}), Tensor::ones({2})); }, "expected a CUDA tensor");
+  expect_error([] { cuda::add(on_gpu(Tensor::ones({2})), on_gpu(Tensor::ones({3}))); }, "differ");
+  expect_error([] { cuda::sum(on_gpu(Tensor::ones({2, 3})).t()); }, "must be contiguous");
+  expect_error([] { on_gpu(Tensor::ones({2})).data<float>(); }, "lives on cuda:0");
+}
