@@ -35,6 +35,7 @@ void expect_error(F&& body, const std::string& part) {
 // A raw backend on the host heap that counts, remembers what is live, and can be given a capacity
 // (bytes live at once) to imitate a full device.
 struct FakeRaw {
+  explicit FakeRaw(std::set<void*>* live_blocks) : live(live_blocks) {}
   std::set<void*>* live;
   size_t capacity = ~size_t(0);
   size_t live_bytes = 0;
@@ -184,7 +185,9 @@ TEST(Ch12Allocator, SizeClasses) {
     const size_t r = round_block_size(n);
     EXPECT_GE(r, n);
     EXPECT_EQ(r % 512, 0u);
-    if (n >= (size_t(1) << 20)) EXPECT_LE(r - n, n / 8) << n;
+    if (n >= (size_t(1) << 20)) {
+      EXPECT_LE(r - n, n / 8) << n;
+    }
   }
   expect_error([] { round_block_size(~size_t(0) - 5); }, "more than any device holds");
 }
