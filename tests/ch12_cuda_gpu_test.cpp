@@ -101,6 +101,24 @@ TEST_F(Ch12Gpu, ElementwiseForwardAndBackwardMatchTheCpu) {
     }
 }
 
+TEST_F(Ch12Gpu, ElementwiseOpsBroadcastAndTakeStridedViews) {
+  Generator g(8);
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    const Tensor x = g.normal({33, 5, 7}, 0, 1, dtype), row = g.normal({7}, 0, 1, dtype);
+    const Tensor col = g.normal({33, 1, 1}, 0, 1, dtype);
+    const Tensor dx = on_gpu(x), drow = on_gpu(row), dcol = on_gpu(col);
+    EXPECT_LE(max_abs_diff(on_cpu(cuda::add(dx, drow)), add(x, row)), 0.0);
+    EXPECT_LE(max_abs_diff(on_cpu(cuda::mul(dcol, dx)), mul(col, x)), 0.0);
+    EXPECT_LE(max_abs_diff(on_cpu(cuda::add(dx.permute({2, 0, 1}), dx.permute({2, 0, 1}))),
+                           add(x.permute({2, 0, 1}), x.permute({2, 0, 1}))), 0.0);
+    EXPECT_LE(max_abs_diff(on_cpu(cuda::mul(dx.slice(2, 1, 7, 2), dcol)), mul(x.slice(2, 1, 7, 2), col)), 0.0);
+    EXPECT_LE(max_abs_diff(on_cpu(cuda::activation(cuda::Activation::Tanh, dx.transpose(0, 2))),
+                           tanh(x.transpose(0, 2))), tol(dtype));
+    EXPECT_LE(max_abs_diff(on_cpu(cuda::add(on_gpu(Tensor::scalar(3, dtype)), dx)), add(x, 3.0)), 0.0);
+  }
+  expect_error([] { cuda::add(on_gpu(Tensor::ones({2, 3})), on_gpu(Tensor::ones({4}))); }, "cannot be broadcast");
+}
+
 TEST_F(Ch12Gpu, AdamStepMatchesTheCpuOptimiser) {
   Generator g(3);
   for (DType dtype : {DType::Float32, DType::Float64})
@@ -187,7 +205,11 @@ TEST_F(Ch12Gpu, NaiveConvolutionMatchesTheCpu) {
 
 TEST_F(Ch12Gpu, KernelsRejectCpuTensorsAndMismatchesClearly) {
   expect_error([] { cuda::add(Tensor::ones({2}), Tensor::ones({2})); }, "expected a CUDA tensor");
-  expect_error([] { cuda::add(on_gpu(Tensor::ones({2})), on_gpu(Tensor::ones({3}))); }, "differ");
+  expect_error([] { cuda::add(on_gpu(Tensor::ones({2})), on_gpu(Tensor::ones({2}, DType::Float64))); }, "dtypes");
+  expect_error([] {
+    Tensor y = on_gpu(Tensor::ones({2}));
+    cuda::axpy_(y, 1.0, on_gpu(Tensor::ones({3})));
+  }, "differ");
   expect_error([] { cuda::sum(on_gpu(Tensor::ones({2, 3})).t()); }, "must be contiguous");
   expect_error([] { on_gpu(Tensor::ones({2})).data<float>(); }, "lives on cuda:0");
 }

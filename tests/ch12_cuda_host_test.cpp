@@ -12,6 +12,7 @@
 #include "autodiff/autodiff.h"
 #include "core/cuda/caching_allocator.h"
 #include "core/cuda/elementwise_ops.h"
+#include "core/cuda/strided_index.h"
 #include "layers/losses.h"
 #include "train/optim.h"
 
@@ -459,4 +460,36 @@ TEST(Ch12Bodies, DirectConvolutionElementMatchesConv2d) {
                 dtype == DType::Float32 ? 1e-4 : 1e-12)
           << shape_str(c.x) << " * " << shape_str(c.w);
     }
+}
+
+// The indexer the strided kernels use, run on the CPU over broadcast, permuted and sliced views.
+TEST(Ch12Bodies, StridedIndexerFindsTheElementsOfBroadcastAndStridedViews) {
+  Generator g(17);
+  const Tensor x = random_tensor(g, {4, 5, 6}, DType::Float32);
+  const Tensor row = random_tensor(g, {6}, DType::Float32), col = random_tensor(g, {4, 1, 1}, DType::Float32);
+  const Tensor p = random_tensor(g, {6, 4, 5}, DType::Float32).permute({1, 2, 0});  // [4, 5, 6], strided
+  const std::vector<std::pair<Tensor, Tensor>> cases = {
+      {x, row}, {col, x}, {p, x}, {x.slice(2, 1, 6, 2), p.slice(2, 0, 3)}, {x.select(1, 3).t(), row.slice(0, 0, 4)},
+      {Tensor::scalar(2.0f), p}, {row.unsqueeze(0), col.squeeze()}};
+  for (const auto& [a, b] : cases) {
+    const Shape shape = broadcast_shapes(a.shape(), b.shape(), "test");
+    const auto ix = cuda::make_indexer<2>(shape, {&a, &b}, "test");
+    const float* pa = static_cast<const float*>(a.storage()->data());
+    const float* pb = static_cast<const float*>(b.storage()->data());
+    std::vector<double> got(static_cast<size_t>(shape_numel(shape)));
+    for (int64_t i = 0; i < shape_numel(shape); ++i) {
+      int64_t off[2];
+      ix.offsets(i, off);
+      got[i] = cuda::add_forward(pa[off[0]], pb[off[1]]);
+    }
+    EXPECT_LE(max_abs_diff(Tensor::from_vector(got, shape), add(a, b)), 0.0)
+        << shape_str(a.shape()) << " + " << shape_str(b.shape());
+  }
+  // Size-1 axes do not count toward the limit; nine real axes do.
+  const Tensor tall = Tensor::ones({1, 1, 1, 1, 1, 1, 1, 1, 1, 3});
+  EXPECT_EQ(cuda::make_indexer<1>(tall.shape(), {&tall}, "test").ndim, 1);
+  const Tensor deep = Tensor::ones({2, 2, 2, 2, 2, 2, 2, 2, 2});
+  expect_error([&] { cuda::make_indexer<1>(deep.shape(), {&deep}, "cuda::add"); }, "more than 8 axes");
+  const Tensor four = col.squeeze();  // [4] does not broadcast to [4, 5, 6]
+  expect_error([&] { cuda::make_indexer<2>({4, 5, 6}, {&x, &four}, "test"); }, "expand: shape [4]");
 }

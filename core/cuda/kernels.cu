@@ -11,6 +11,7 @@
 
 #include "core/cuda/cuda_check.h"
 #include "core/cuda/elementwise_ops.h"
+#include "core/cuda/strided_index.h"
 
 namespace stablenn::cuda {
 
@@ -28,11 +29,11 @@ int blocks_for(int64_t n) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(wanted, 4096)));
 }
 
-void check_operand(const Tensor& t, const char* op, const char* name) {
+void check_operand(const Tensor& t, const char* op, const char* name, bool contiguous = true) {
   SNN_CHECK(t.defined(), op, ": ", name, " is undefined");
   SNN_CHECK(t.device().is_cuda(), op, ": ", name, " lives on ", t.device().str(),
             ", expected a CUDA tensor (call .to(Device::cuda()))");
-  SNN_CHECK(t.is_contiguous(), op, ": ", name, " (shape ", shape_str(t.shape()),
+  SNN_CHECK(!contiguous || t.is_contiguous(), op, ": ", name, " (shape ", shape_str(t.shape()),
             ") must be contiguous on the device");
   SNN_CHECK(is_floating(t.dtype()), op, ": ", name, " must be float32 or float64, got ",
             dtype_name(t.dtype()));
@@ -75,18 +76,49 @@ __global__ void map2(const T* a, const T* b, T* y, int64_t n, Body body) {
     y[i] = body(a[i], b[i]);
 }
 
+// Broadcast or strided operands: each thread finds its elements through the indexer. `a` and
+// `b` are the storages' first elements; the indexer's offsets include the views' own.
+template <class T, class Body>
+__global__ void map1_strided(const T* x, T* y, int64_t n, StridedIndexer<1> ix, Body body) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
+    int64_t off[1];
+    ix.offsets(i, off);
+    y[i] = body(x[off[0]]);
+  }
+}
+template <class T, class Body>
+__global__ void map2_strided(const T* a, const T* b, T* y, int64_t n, StridedIndexer<2> ix, Body body) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
+    int64_t off[2];
+    ix.offsets(i, off);
+    y[i] = body(a[off[0]], b[off[1]]);
+  }
+}
+template <class T>
+const T* storage_base(const Tensor& t) { return static_cast<const T*>(t.storage()->data()); }
+
+// a op b with NumPy broadcasting and any strides, into a fresh contiguous tensor. Same-shape
+// contiguous operands take the plain loop.
 template <class Body>
 Tensor binary(const Tensor& a, const Tensor& b, const char* op, Body body) {
-  check_operand(a, op, "a");
-  check_operand(b, op, "b");
-  check_same(a, b, op);
+  check_operand(a, op, "a", false);
+  check_operand(b, op, "b", false);
+  SNN_CHECK(a.device() == b.device(), op, ": operands on ", a.device().str(), " and ", b.device().str());
+  SNN_CHECK(a.dtype() == b.dtype(), op, ": dtypes ", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
   detail::DeviceGuard guard(a.device().index);
-  Tensor y = empty_on(a.shape(), a.dtype(), a.device());
-  const int64_t n = a.numel();
+  Tensor y = empty_on(shape, a.dtype(), a.device());
+  const int64_t n = y.numel();
   if (n == 0) return y;
+  const bool plain = a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous();
   dispatch(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    map2<<<blocks_for(n), kThreads>>>(ptr<T>(a), ptr<T>(b), mut<T>(y), n, body);
+    if (plain) {
+      map2<<<blocks_for(n), kThreads>>>(ptr<T>(a), ptr<T>(b), mut<T>(y), n, body);
+    } else {
+      const StridedIndexer<2> ix = make_indexer<2>(shape, {&a, &b}, op);
+      map2_strided<<<blocks_for(n), kThreads>>>(storage_base<T>(a), storage_base<T>(b), mut<T>(y), n, ix, body);
+    }
   });
   check_launch(op);
   return y;
@@ -174,23 +206,32 @@ cublasHandle_t cublas_handle(int index) {
 Tensor add(const Tensor& a, const Tensor& b) { return binary(a, b, "cuda::add", AddBody{}); }
 Tensor mul(const Tensor& a, const Tensor& b) { return binary(a, b, "cuda::mul", MulBody{}); }
 
-Tensor activation(Activation f, const Tensor& x) {
-  check_operand(x, "cuda::activation", "x");
+template <class Body>
+Tensor unary(const Tensor& x, const char* op, Body body) {
+  check_operand(x, op, "x", false);
   detail::DeviceGuard guard(x.device().index);
   Tensor y = empty_on(x.shape(), x.dtype(), x.device());
   const int64_t n = x.numel();
   if (n == 0) return y;
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const int blocks = blocks_for(n);
-    switch (f) {
-      case Activation::Relu: map1<<<blocks, kThreads>>>(ptr<T>(x), mut<T>(y), n, ReluBody{}); break;
-      case Activation::Sigmoid: map1<<<blocks, kThreads>>>(ptr<T>(x), mut<T>(y), n, SigmoidBody{}); break;
-      case Activation::Tanh: map1<<<blocks, kThreads>>>(ptr<T>(x), mut<T>(y), n, TanhBody{}); break;
+    if (x.is_contiguous()) {
+      map1<<<blocks_for(n), kThreads>>>(ptr<T>(x), mut<T>(y), n, body);
+    } else {
+      const StridedIndexer<1> ix = make_indexer<1>(x.shape(), {&x}, op);
+      map1_strided<<<blocks_for(n), kThreads>>>(storage_base<T>(x), mut<T>(y), n, ix, body);
     }
   });
-  check_launch("cuda::activation");
+  check_launch(op);
   return y;
+}
+
+Tensor activation(Activation f, const Tensor& x) {
+  switch (f) {
+    case Activation::Relu: return unary(x, "cuda::activation", ReluBody{});
+    case Activation::Sigmoid: return unary(x, "cuda::activation", SigmoidBody{});
+    default: return unary(x, "cuda::activation", TanhBody{});
+  }
 }
 
 Tensor activation_backward(Activation f, const Tensor& g, const Tensor& saved) {

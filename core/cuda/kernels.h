@@ -1,7 +1,8 @@
 // core/cuda/kernels.h — tensor ops on CUDA tensors (chapter 12). Built with -DSTABLENN_CUDA=ON only.
 //
-// Each takes contiguous float32 or float64 tensors on one CUDA device and returns a tensor there;
-// anything else throws naming the op. The oracle of each is the CPU op named in its comment, and
+// Each takes float32 or float64 tensors on one CUDA device and returns a new contiguous tensor
+// there; anything else throws naming the op. The element-wise ops take any views (broadcast,
+// permuted, sliced: core/cuda/strided_index.h); the others need contiguous operands. The oracle of each is the CPU op named in its comment, and
 // the per-element bodies are those of core/cuda/elementwise_ops.h.
 #pragma once
 #include "core/tensor.h"
@@ -11,7 +12,7 @@ namespace stablenn::cuda {
 // Chapter 12: the activations of elementwise_ops.h.
 enum class Activation { Relu, Sigmoid, Tanh };
 
-// Chapter 12: same-shape element-wise ops (core/ops.h add, mul; relu, sigmoid, tanh).
+// Chapter 12: element-wise ops with NumPy broadcasting (core/ops.h add, mul; relu, sigmoid, tanh).
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor activation(Activation f, const Tensor& x);
