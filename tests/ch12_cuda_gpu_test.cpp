@@ -203,6 +203,28 @@ TEST_F(Ch12Gpu, NaiveConvolutionMatchesTheCpu) {
     }
 }
 
+TEST_F(Ch12Gpu, ConvolutionAdjointsAndPoolingMatchTheCpu) {
+  Generator g(9);
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (int trial = 0; trial < 6; ++trial) {
+      const int64_t c = g.randint(1, 5), o = g.randint(1, 6), kh = g.randint(1, 4), kw = g.randint(1, 4);
+      const int64_t stride = g.randint(1, 3), padding = g.randint(0, 2);
+      const Shape sx{g.randint(1, 4), c, g.randint(kh, 12), g.randint(kw, 12)};
+      const Tensor x = g.normal(sx, 0, 1, dtype), w = g.normal({o, c, kh, kw}, 0, 1, dtype);
+      const Tensor gy = g.normal(conv2d(x, w, Tensor(), stride, padding).shape(), 0, 1, dtype);
+      const double t = dtype == DType::Float32 ? 1e-4 : 1e-12;
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::conv2d_input_adjoint_naive(on_gpu(gy), on_gpu(w), {sx[2], sx[3]}, stride, padding)),
+                             conv2d_input_adjoint_naive(gy, w, {sx[2], sx[3]}, stride, padding)), t) << shape_str(sx);
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::conv2d_weight_adjoint_naive(on_gpu(x), on_gpu(gy), {kh, kw}, stride, padding)),
+                             conv2d_weight_adjoint_naive(x, gy, {kh, kw}, stride, padding)), t * 10) << shape_str(sx);
+      const int64_t k = std::min<int64_t>({g.randint(1, 4), sx[2], sx[3]}), ps = g.randint(1, 3), pp = g.randint(0, k / 2 + 1);
+      Tensor idx, cpu_idx;
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::avg_pool2d(on_gpu(x), k, ps, pp)), avg_pool2d(x, k, ps, pp)), t);
+      EXPECT_LE(max_abs_diff(on_cpu(cuda::max_pool2d(on_gpu(x), k, ps, pp, &idx)), max_pool2d(x, k, ps, pp, &cpu_idx)), 0.0);
+      EXPECT_EQ(on_cpu(idx).to_vector(), cpu_idx.to_vector());
+    }
+}
+
 TEST_F(Ch12Gpu, KernelsRejectCpuTensorsAndMismatchesClearly) {
   expect_error([] { cuda::add(Tensor::ones({2}), Tensor::ones({2})); }, "expected a CUDA tensor");
   expect_error([] { cuda::add(on_gpu(Tensor::ones({2})), on_gpu(Tensor::ones({2}, DType::Float64))); }, "dtypes");

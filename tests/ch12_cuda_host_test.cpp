@@ -11,6 +11,7 @@
 
 #include "autodiff/autodiff.h"
 #include "core/cuda/caching_allocator.h"
+#include "core/cuda/conv_ops.h"
 #include "core/cuda/elementwise_ops.h"
 #include "core/cuda/strided_index.h"
 #include "layers/losses.h"
@@ -430,7 +431,23 @@ TEST(Ch12Bodies, SoftmaxFamilyAndCrossEntropyRowsMatchTheCpu) {
     }
 }
 
-TEST(Ch12Bodies, DirectConvolutionElementMatchesConv2d) {
+namespace {
+// Runs a body `f(index)` over `n` outputs into a tensor of `shape`.
+template <class F>
+Tensor run_body(const Shape& shape, DType dtype, F f) {
+  std::vector<double> out(static_cast<size_t>(shape_numel(shape)));
+  for (int64_t i = 0; i < shape_numel(shape); ++i) out[i] = f(i);
+  return Tensor::from_vector(out, shape, dtype);
+}
+template <class T>
+std::vector<T> values(const Tensor& t) {
+  const std::vector<double> v = t.defined() ? t.to_vector() : std::vector<double>{};
+  return std::vector<T>(v.begin(), v.end());
+}
+}  // namespace
+
+// The convolution and both adjoints, one element at a time, against core/conv.h.
+TEST(Ch12Bodies, ConvolutionAndItsAdjointsMatchCore) {
   Generator g(16);
   struct Case { Shape x, w; int64_t stride, padding; bool bias; };
   const std::vector<Case> cases = {{{2, 3, 7, 5}, {4, 3, 3, 3}, 1, 1, true},
@@ -442,24 +459,61 @@ TEST(Ch12Bodies, DirectConvolutionElementMatchesConv2d) {
     for (const Case& c : cases) {
       const Tensor x = random_tensor(g, c.x, dtype), w = random_tensor(g, c.w, dtype);
       const Tensor b = c.bias ? random_tensor(g, {c.w[0]}, dtype) : Tensor();
-      const Tensor want = conv2d(x, w, b, c.stride, c.padding);
+      const Tensor y = conv2d(x, w, b, c.stride, c.padding);
+      const Tensor gy = random_tensor(g, y.shape(), dtype);
+      const Tensor gx = conv2d_input_adjoint(gy, w, {c.x[2], c.x[3]}, c.stride, c.padding);
+      const Tensor gw = conv2d_weight_adjoint(x, gy, {c.w[2], c.w[3]}, c.stride, c.padding);
       const cuda::ConvShape s{c.x[0], c.x[1], c.x[2], c.x[3], c.w[0], c.w[2], c.w[3], c.stride, c.padding};
-      ASSERT_EQ((Shape{s.batch, s.out_channels, s.out_h(), s.out_w()}), want.shape());
-      const std::vector<double> xv = x.to_vector(), wv = w.to_vector();
-      const std::vector<double> bv = c.bias ? b.to_vector() : std::vector<double>{};
-      const std::vector<float> xf(xv.begin(), xv.end()), wf(wv.begin(), wv.end()), bf(bv.begin(), bv.end());
-      std::vector<double> got(static_cast<size_t>(want.numel()));
-      for (int64_t i = 0; i < want.numel(); ++i) {
-        if (dtype == DType::Float32) {
-          got[i] = cuda::conv2d_output_element(xf.data(), wf.data(), c.bias ? bf.data() : nullptr, s, i);
-        } else {
-          got[i] = cuda::conv2d_output_element(xv.data(), wv.data(), c.bias ? bv.data() : nullptr, s, i);
-        }
-      }
-      EXPECT_LE(max_abs_diff(Tensor::from_vector(got, want.shape(), dtype), want),
-                dtype == DType::Float32 ? 1e-4 : 1e-12)
-          << shape_str(c.x) << " * " << shape_str(c.w);
+      ASSERT_EQ((Shape{s.batch, s.out_channels, s.out_h(), s.out_w()}), y.shape());
+      const double t = dtype == DType::Float32 ? 1e-4 : 1e-12;
+      const std::string at = shape_str(c.x) + " * " + shape_str(c.w);
+      auto check = [&](auto zero) {
+        using T = decltype(zero);
+        const std::vector<T> xv = values<T>(x), wv = values<T>(w), bv = values<T>(b), gyv = values<T>(gy);
+        EXPECT_LE(max_abs_diff(run_body(y.shape(), dtype, [&](int64_t i) {
+                    return cuda::conv2d_output_element(xv.data(), wv.data(), c.bias ? bv.data() : nullptr, s, i);
+                  }), y), t) << at;
+        EXPECT_LE(max_abs_diff(run_body(x.shape(), dtype, [&](int64_t i) {
+                    return cuda::conv2d_input_adjoint_element(gyv.data(), wv.data(), s, i);
+                  }), gx), t) << at;
+        EXPECT_LE(max_abs_diff(run_body(w.shape(), dtype, [&](int64_t i) {
+                    return cuda::conv2d_weight_adjoint_element(xv.data(), gyv.data(), s, i);
+                  }), gw), t * 10) << at;
+      };
+      if (dtype == DType::Float32) check(0.0f);
+      else check(0.0);
     }
+}
+
+TEST(Ch12Bodies, PoolingMatchesCore) {
+  Generator g(18);
+  struct Case { Shape x; int64_t kernel, stride, padding; };
+  for (const Case& c : std::vector<Case>{{{2, 3, 8, 8}, 2, 2, 0}, {{1, 2, 7, 5}, 3, 2, 1}, {{3, 1, 6, 6}, 3, 1, 1}})
+    for (DType dtype : {DType::Float32, DType::Float64}) {
+      // Negative inputs: padding must never win a max.
+      const Tensor x = random_tensor(g, c.x, dtype, -5, -1);
+      Tensor indices;
+      const Tensor mx = max_pool2d(x, c.kernel, c.stride, c.padding, &indices);
+      const Tensor av = avg_pool2d(x, c.kernel, c.stride, c.padding);
+      const cuda::ConvShape s{c.x[0], c.x[1], c.x[2], c.x[3], c.x[1], c.kernel, c.kernel, c.stride, c.padding};
+      const std::vector<double> xv = x.to_vector();
+      std::vector<double> got_index(static_cast<size_t>(mx.numel()));
+      EXPECT_LE(max_abs_diff(run_body(mx.shape(), dtype, [&](int64_t i) {
+                  int64_t arg = 0;
+                  const double v = cuda::max_pool2d_element(xv.data(), s, i, &arg);
+                  got_index[i] = double(arg);
+                  return v;
+                }), mx), 0.0);
+      EXPECT_EQ(got_index, indices.to_vector());
+      EXPECT_LE(max_abs_diff(run_body(av.shape(), dtype, [&](int64_t i) {
+                  return cuda::avg_pool2d_element(xv.data(), s, i);
+                }), av), dtype == DType::Float32 ? 1e-6 : 1e-12);
+    }
+  // NaN wins the max, as on the CPU.
+  const Tensor x = Tensor::from_vector({1, std::nan(""), 3, 4}, {1, 1, 2, 2}, DType::Float64);
+  const std::vector<double> xv = x.to_vector();
+  const cuda::ConvShape s{1, 1, 2, 2, 1, 2, 2, 2, 0};
+  EXPECT_TRUE(std::isnan(cuda::max_pool2d_element(xv.data(), s, 0, nullptr)));
 }
 
 // The indexer the strided kernels use, run on the CPU over broadcast, permuted and sliced views.

@@ -104,36 +104,4 @@ SNN_HOST_DEVICE inline void row_cross_entropy_backward(const T* x, T* gx, int64_
   for (int64_t j = 0; j < n; ++j) gx[j] = scale * (gx[j] - (j == label ? T(1) : T(0)));
 }
 
-// ---- convolution (chapter 12) ----
-// Chapter 12: the sizes of a direct NCHW convolution, as core/conv.h defines them.
-struct ConvShape {
-  int64_t batch, in_channels, in_h, in_w, out_channels, kernel_h, kernel_w, stride, padding;
-  SNN_HOST_DEVICE int64_t out_h() const { return (in_h + 2 * padding - kernel_h) / stride + 1; }
-  SNN_HOST_DEVICE int64_t out_w() const { return (in_w + 2 * padding - kernel_w) / stride + 1; }
-};
-// Chapter 12: output element `index` (flat, NCHW) of conv2d(x, w) + bias, by the direct sum; bias
-// may be null. The naive kernel: one thread per output element, the oracle core/conv.h's conv2d.
-template <class T>
-SNN_HOST_DEVICE inline T conv2d_output_element(const T* x, const T* w, const T* bias,
-                                               const ConvShape& s, int64_t index) {
-  const int64_t ow = s.out_w(), oh = s.out_h();
-  const int64_t j = index % ow, i = (index / ow) % oh;
-  const int64_t o = (index / (ow * oh)) % s.out_channels, b = index / (ow * oh * s.out_channels);
-  T acc = bias ? bias[o] : T(0);
-  for (int64_t c = 0; c < s.in_channels; ++c) {
-    const T* xp = x + (b * s.in_channels + c) * s.in_h * s.in_w;
-    const T* wp = w + (o * s.in_channels + c) * s.kernel_h * s.kernel_w;
-    for (int64_t p = 0; p < s.kernel_h; ++p) {
-      const int64_t h = i * s.stride - s.padding + p;
-      if (h < 0 || h >= s.in_h) continue;
-      for (int64_t q = 0; q < s.kernel_w; ++q) {
-        const int64_t v = j * s.stride - s.padding + q;
-        if (v < 0 || v >= s.in_w) continue;
-        acc += xp[h * s.in_w + v] * wp[p * s.kernel_w + q];
-      }
-    }
-  }
-  return acc;
-}
-
 }  // namespace stablenn::cuda

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/cuda/cuda_check.h"
+#include "core/cuda/conv_ops.h"
 #include "core/cuda/elementwise_ops.h"
 #include "core/cuda/strided_index.h"
 
@@ -183,12 +184,48 @@ __global__ void cross_entropy_kernel(const T* x, const int64_t* labels, T* loss,
   }
 }
 
-// ---- convolution ----
-template <class T>
-__global__ void conv2d_kernel(const T* x, const T* w, const T* bias, T* y, ConvShape s, int64_t n) {
+// ---- convolution and pooling: y[i] = body(i), one thread per output element ----
+template <class T, class Body>
+__global__ void generate(T* y, int64_t n, Body body) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x)
-    y[i] = conv2d_output_element(x, w, bias, s, i);
+    y[i] = body(i);
 }
+template <class T>
+struct ConvForward {
+  const T *x, *w, *bias;
+  ConvShape s;
+  __device__ T operator()(int64_t i) const { return conv2d_output_element(x, w, bias, s, i); }
+};
+template <class T>
+struct ConvInputAdjoint {
+  const T *gy, *w;
+  ConvShape s;
+  __device__ T operator()(int64_t i) const { return conv2d_input_adjoint_element(gy, w, s, i); }
+};
+template <class T>
+struct ConvWeightAdjoint {
+  const T *x, *gy;
+  ConvShape s;
+  __device__ T operator()(int64_t i) const { return conv2d_weight_adjoint_element(x, gy, s, i); }
+};
+template <class T>
+struct AvgPool {
+  const T* x;
+  ConvShape s;
+  __device__ T operator()(int64_t i) const { return avg_pool2d_element(x, s, i); }
+};
+template <class T>
+struct MaxPool {
+  const T* x;
+  int64_t* indices;  // may be null
+  ConvShape s;
+  __device__ T operator()(int64_t i) const {
+    int64_t arg = 0;
+    const T v = max_pool2d_element(x, s, i, &arg);
+    if (indices) indices[i] = arg;
+    return v;
+  }
+};
 
 // One cuBLAS handle per device, made on first use and kept (as the allocators).
 cublasHandle_t cublas_handle(int index) {
@@ -386,18 +423,31 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return c;
 }
 
+// Checks shared by the convolutions: 4-D operands of one dtype on one device, stride >= 1,
+// padding >= 0, a kernel no larger than the padded input; throws naming `op`.
+static void check_conv(const char* op, const Tensor& a, const char* a_name, const Tensor& b,
+                       const char* b_name, const ConvShape& s) {
+  check_operand(a, op, a_name);
+  check_operand(b, op, b_name);
+  SNN_CHECK(a.dim() == 4 && b.dim() == 4, op, ": expected 4-D ", a_name, " and ", b_name, ", got ",
+            shape_str(a.shape()), " and ", shape_str(b.shape()));
+  SNN_CHECK(a.device() == b.device() && a.dtype() == b.dtype(), op, ": ", a_name, " and ", b_name,
+            " differ in device or dtype");
+  SNN_CHECK(s.stride >= 1 && s.padding >= 0, op, ": stride must be >= 1 and padding >= 0, got ",
+            s.stride, " and ", s.padding);
+  SNN_CHECK(s.kernel_h >= 1 && s.kernel_w >= 1 && s.kernel_h <= s.in_h + 2 * s.padding &&
+                s.kernel_w <= s.in_w + 2 * s.padding,
+            op, ": a ", s.kernel_h, "x", s.kernel_w, " kernel does not fit the padded ", s.in_h, "x",
+            s.in_w, " input");
+}
+
 Tensor conv2d_naive(const Tensor& x, const Tensor& w, const Tensor& bias, int64_t stride, int64_t padding) {
   const char* op = "cuda::conv2d_naive";
-  check_operand(x, op, "x");
-  check_operand(w, op, "w");
-  SNN_CHECK(x.dim() == 4 && w.dim() == 4 && x.size(1) == w.size(1), op,
-            ": expected x [N, C, H, W] and w [O, C, kh, kw], got ", shape_str(x.shape()), " and ",
-            shape_str(w.shape()));
-  SNN_CHECK(x.device() == w.device() && x.dtype() == w.dtype(), op, ": x and w differ in device or dtype");
-  SNN_CHECK(stride >= 1 && padding >= 0, op, ": stride must be >= 1 and padding >= 0");
+  SNN_CHECK(x.dim() == 4 && w.dim() == 4, op, ": expected x [N, C, H, W] and w [O, C, kh, kw], got ",
+            shape_str(x.shape()), " and ", shape_str(w.shape()));
   const ConvShape s{x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2), w.size(3), stride, padding};
-  SNN_CHECK(s.kernel_h <= s.in_h + 2 * padding && s.kernel_w <= s.in_w + 2 * padding, op, ": kernel ",
-            shape_str(w.shape()), " is larger than the padded input ", shape_str(x.shape()));
+  check_conv(op, x, "x", w, "w", s);
+  SNN_CHECK(x.size(1) == w.size(1), op, ": x has ", x.size(1), " channels but w expects ", w.size(1));
   if (bias.defined()) {
     check_operand(bias, op, "bias");
     SNN_CHECK(bias.shape() == Shape{s.out_channels} && bias.dtype() == x.dtype() && bias.device() == x.device(),
@@ -409,8 +459,98 @@ Tensor conv2d_naive(const Tensor& x, const Tensor& w, const Tensor& bias, int64_
   if (n == 0) return y;
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    conv2d_kernel<<<blocks_for(n), kThreads>>>(ptr<T>(x), ptr<T>(w), bias.defined() ? ptr<T>(bias) : nullptr,
-                                               mut<T>(y), s, n);
+    generate<<<blocks_for(n), kThreads>>>(
+        mut<T>(y), n, ConvForward<T>{ptr<T>(x), ptr<T>(w), bias.defined() ? ptr<T>(bias) : nullptr, s});
+  });
+  check_launch(op);
+  return y;
+}
+
+Tensor conv2d_input_adjoint_naive(const Tensor& gy, const Tensor& w, const Shape& input_hw,
+                                  int64_t stride, int64_t padding) {
+  const char* op = "cuda::conv2d_input_adjoint_naive";
+  SNN_CHECK(gy.dim() == 4 && w.dim() == 4 && input_hw.size() == 2, op,
+            ": expected gy [N, O, Ho, Wo], w [O, C, kh, kw] and input_hw [H, W], got ",
+            shape_str(gy.shape()), ", ", shape_str(w.shape()), " and ", shape_str(input_hw));
+  const ConvShape s{gy.size(0), w.size(1), input_hw[0], input_hw[1], w.size(0), w.size(2), w.size(3), stride, padding};
+  check_conv(op, gy, "gy", w, "w", s);
+  SNN_CHECK(gy.size(1) == w.size(0) && gy.size(2) == s.out_h() && gy.size(3) == s.out_w(), op, ": gy ",
+            shape_str(gy.shape()), " is not the output shape [", s.batch, ", ", s.out_channels, ", ",
+            s.out_h(), ", ", s.out_w(), "] of this convolution");
+  detail::DeviceGuard guard(gy.device().index);
+  Tensor gx = empty_on({s.batch, s.in_channels, s.in_h, s.in_w}, gy.dtype(), gy.device());
+  const int64_t n = gx.numel();
+  if (n == 0) return gx;
+  dispatch(gy.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    generate<<<blocks_for(n), kThreads>>>(mut<T>(gx), n, ConvInputAdjoint<T>{ptr<T>(gy), ptr<T>(w), s});
+  });
+  check_launch(op);
+  return gx;
+}
+
+Tensor conv2d_weight_adjoint_naive(const Tensor& x, const Tensor& gy, const Shape& kernel_hw,
+                                   int64_t stride, int64_t padding) {
+  const char* op = "cuda::conv2d_weight_adjoint_naive";
+  SNN_CHECK(x.dim() == 4 && gy.dim() == 4 && kernel_hw.size() == 2, op,
+            ": expected x [N, C, H, W], gy [N, O, Ho, Wo] and kernel_hw [kh, kw], got ",
+            shape_str(x.shape()), ", ", shape_str(gy.shape()), " and ", shape_str(kernel_hw));
+  const ConvShape s{x.size(0), x.size(1), x.size(2), x.size(3), gy.size(1), kernel_hw[0], kernel_hw[1], stride, padding};
+  check_conv(op, x, "x", gy, "gy", s);
+  SNN_CHECK(gy.size(0) == x.size(0) && gy.size(2) == s.out_h() && gy.size(3) == s.out_w(), op, ": gy ",
+            shape_str(gy.shape()), " is not the output shape of this convolution of x ", shape_str(x.shape()));
+  detail::DeviceGuard guard(x.device().index);
+  Tensor gw = empty_on({s.out_channels, s.in_channels, s.kernel_h, s.kernel_w}, x.dtype(), x.device());
+  const int64_t n = gw.numel();
+  if (n == 0) return gw;
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    generate<<<blocks_for(n), kThreads>>>(mut<T>(gw), n, ConvWeightAdjoint<T>{ptr<T>(x), ptr<T>(gy), s});
+  });
+  check_launch(op);
+  return gw;
+}
+
+static ConvShape pool_shape(const char* op, const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
+  check_operand(x, op, "x");
+  SNN_CHECK(x.dim() == 4, op, ": expected x [N, C, H, W], got ", shape_str(x.shape()));
+  SNN_CHECK(kernel >= 1 && stride >= 1 && padding >= 0 && 2 * padding <= kernel, op,
+            ": need kernel >= 1, stride >= 1 and 0 <= padding <= kernel / 2; got ", kernel, ", ", stride,
+            ", ", padding);
+  const ConvShape s{x.size(0), x.size(1), x.size(2), x.size(3), x.size(1), kernel, kernel, stride, padding};
+  SNN_CHECK(kernel <= s.in_h + 2 * padding && kernel <= s.in_w + 2 * padding, op, ": a ", kernel,
+            "x", kernel, " window does not fit the padded input ", shape_str(x.shape()));
+  return s;
+}
+
+Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
+  const char* op = "cuda::avg_pool2d";
+  const ConvShape s = pool_shape(op, x, kernel, stride, padding);
+  detail::DeviceGuard guard(x.device().index);
+  Tensor y = empty_on({s.batch, s.in_channels, s.out_h(), s.out_w()}, x.dtype(), x.device());
+  const int64_t n = y.numel();
+  if (n == 0) return y;
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    generate<<<blocks_for(n), kThreads>>>(mut<T>(y), n, AvgPool<T>{ptr<T>(x), s});
+  });
+  check_launch(op);
+  return y;
+}
+
+Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding, Tensor* indices) {
+  const char* op = "cuda::max_pool2d";
+  const ConvShape s = pool_shape(op, x, kernel, stride, padding);
+  const Shape shape{s.batch, s.in_channels, s.out_h(), s.out_w()};
+  detail::DeviceGuard guard(x.device().index);
+  Tensor y = empty_on(shape, x.dtype(), x.device());
+  if (indices) *indices = empty_on(shape, DType::Int64, x.device());
+  const int64_t n = y.numel();
+  if (n == 0) return y;
+  int64_t* index_data = indices ? static_cast<int64_t*>(indices->storage()->data()) : nullptr;
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    generate<<<blocks_for(n), kThreads>>>(mut<T>(y), n, MaxPool<T>{ptr<T>(x), index_data, s});
   });
   check_launch(op);
   return y;

@@ -41,9 +41,19 @@ Tensor cross_entropy_backward(const Tensor& logits, const Tensor& labels);
 // batched GEMM call; core/linalg.h matmul).
 Tensor matmul(const Tensor& a, const Tensor& b);
 
-// Chapter 12: the direct convolution, one thread per output element (core/conv.h conv2d);
+// Chapter 12: the direct convolution and its two adjoints, one thread per output element, the
+// bodies of core/cuda/conv_ops.h (core/conv.h conv2d, conv2d_input_adjoint, conv2d_weight_adjoint);
 // bias may be undefined.
 Tensor conv2d_naive(const Tensor& x, const Tensor& w, const Tensor& bias, int64_t stride = 1,
                     int64_t padding = 0);
+Tensor conv2d_input_adjoint_naive(const Tensor& gy, const Tensor& w, const Shape& input_hw,
+                                  int64_t stride = 1, int64_t padding = 0);
+Tensor conv2d_weight_adjoint_naive(const Tensor& x, const Tensor& gy, const Shape& kernel_hw,
+                                   int64_t stride = 1, int64_t padding = 0);
+
+// Chapter 12: pooling as core/conv.h avg_pool2d and max_pool2d (indices, when asked for, Int64 on
+// the device: the flat position of each maximum in its input plane).
+Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding = 0);
+Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding, Tensor* indices);
 
 }  // namespace stablenn::cuda
