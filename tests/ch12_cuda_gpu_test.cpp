@@ -3,6 +3,8 @@
 // device every test skips, saying why (scripts/gpu_check.sh runs them where there is one).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "core/cuda/cuda_backend.h"
@@ -145,7 +147,8 @@ TEST_F(Ch12Gpu, SumMatchesTheCpu) {
       const Tensor x = g.uniform({n}, -1, 1, dtype);
       const double want = sum(x.to(DType::Float64)).item();
       const double got = on_cpu(cuda::sum(on_gpu(x))).item();
-      EXPECT_NEAR(got, want, (dtype == DType::Float32 ? 1e-5 : 1e-12) * (1 + double(n))) << n;
+      // Rounding grows like sqrt(n) for a tree of sums of values in [-1, 1].
+      EXPECT_NEAR(got, want, (dtype == DType::Float32 ? 1e-4 : 1e-12) * (1 + std::sqrt(double(n)))) << n;
       // Deterministic: the same sum twice.
       EXPECT_EQ(on_cpu(cuda::sum(on_gpu(x))).item(), got);
     }
