@@ -52,7 +52,9 @@ cmake -S "$ROOT" -B "$ROOT/build-cuda" -DCMAKE_BUILD_TYPE=Release -DSTABLENN_CUD
   -DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-80;90}" "${launcher[@]}" ||
   die "CMake could not configure the CUDA build (see above)"
 targets=()
-for source in "$ROOT"/tests/ch12_*.cpp; do targets+=(--target "$(basename "$source" .cpp)"); done
+for source in "$ROOT"/tests/ch12_*.cpp "$ROOT"/bench/bench_cuda_*.cpp; do
+  targets+=(--target "$(basename "$source" .cpp)")
+done
 cmake --build "$ROOT/build-cuda" -j "$(nproc)" "${targets[@]}" || die "the CUDA build did not compile (see above)"
 
 step "chapter 12 tests: ctest -L ch12"
@@ -77,6 +79,16 @@ ctest --test-dir "$ROOT/build-cuda" -L ch12 --output-on-failure --no-tests=error
 echo ""
 cat "$OUT/results.md"
 
+step "benchmark: GEMM through the tensor API against raw cuBLAS (bench_cuda_gemm)"
+bench_status=0
+timeout 120 "$ROOT/build-cuda/bench/bench_cuda_gemm" | tee "$OUT/bench_cuda_gemm.md" || bench_status=$?
+{
+  echo ""
+  echo "## GEMM: tensor API against raw cuBLAS (issue 19 asks for ratio >= 0.9)"
+  echo ""
+  if [[ $bench_status -eq 0 ]]; then cat "$OUT/bench_cuda_gemm.md"; else echo "bench_cuda_gemm failed (exit $bench_status)"; fi
+} >>"$OUT/results.md"
+
 [[ $status -eq 0 ]] || die "chapter 12 tests failed (exit $status); see $LOG"
 if grep -qE 'Ch12Gpu\.[^ ]* \.*[ *]*Skipped' "$ctest_out"; then
   grep -m 1 -A 2 'no CUDA device' "$ctest_out" || true
@@ -85,4 +97,5 @@ fi
 if ! grep -qE 'Ch12Gpu\.[^ ]* \.*[ *]*Passed' "$ctest_out"; then
   die "no GPU test ran (is tests/ch12_cuda_gpu_test.cpp built?)" 3
 fi
+[[ $bench_status -eq 0 ]] || die "bench_cuda_gemm failed (exit $bench_status)"
 step "all passed in $((SECONDS - start)) s; log and results in $OUT"
