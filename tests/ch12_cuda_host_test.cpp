@@ -257,8 +257,12 @@ TEST(Ch12Allocator, DoubleFreeAndForeignPointersThrowInsteadOfCorruptingTheLists
   a.free(nullptr);  // ignored, as std::free
   EXPECT_EQ(a.stats().bytes_cached, 512u);
   // The cache still hands p out exactly once.
-  EXPECT_EQ(a.allocate(64), p);
-  EXPECT_NE(a.allocate(64), p);
+  void* again = a.allocate(64);
+  void* fresh = a.allocate(64);
+  EXPECT_EQ(again, p);
+  EXPECT_NE(fresh, p);
+  a.free(again);
+  a.free(fresh);
 }
 
 TEST(Ch12Allocator, OutOfMemoryEmptiesTheCacheAndRetriesThenThrows) {

@@ -50,8 +50,8 @@ using Allocator = CachingAllocator<CudaMalloc>;
 Allocator& allocator(int index) {
   static std::mutex mutex;
   static auto* allocators = new std::vector<Allocator*>();
+  static const int count = device_count();  // asked once: the driver's answer does not change
   std::lock_guard<std::mutex> lock(mutex);
-  const int count = device_count();
   SNN_CHECK(index >= 0 && index < count, "cuda:", index, ": no such device (this machine has ",
             count, " CUDA device(s))");
   if (allocators->empty()) allocators->resize(static_cast<size_t>(count), nullptr);

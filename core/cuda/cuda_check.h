@@ -24,14 +24,20 @@ class DeviceGuard {
  public:
   explicit DeviceGuard(int index) {
     check_cuda(cudaGetDevice(&previous_), "cudaGetDevice");
-    if (index != previous_) check_cuda(cudaSetDevice(index), "cudaSetDevice");
+    if (index != previous_) {
+      check_cuda(cudaSetDevice(index), "cudaSetDevice");
+      switched_ = true;
+    }
   }
-  ~DeviceGuard() { cudaSetDevice(previous_); }
+  ~DeviceGuard() {
+    if (switched_) cudaSetDevice(previous_);
+  }
   DeviceGuard(const DeviceGuard&) = delete;
   DeviceGuard& operator=(const DeviceGuard&) = delete;
 
  private:
   int previous_ = 0;
+  bool switched_ = false;
 };
 
 }  // namespace stablenn::cuda::detail
