@@ -228,6 +228,32 @@ TEST_F(Ch12Gpu, ConvolutionAdjointsAndPoolingMatchTheCpu) {
     }
 }
 
+// The core API on CUDA tensors (core/device_ops.h): the same calls as on the CPU, on the device.
+TEST_F(Ch12Gpu, CoreOpsDispatchToTheDevice) {
+  Generator g(10);
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    const Tensor a = g.normal({37, 19}, 0, 1, dtype), b = g.normal({19}, 0, 1, dtype);
+    const Tensor m = g.normal({37, 23}, 0, 1, dtype);
+    const Tensor da = on_gpu(a), db = on_gpu(b), dm = on_gpu(m);
+    const double t = tol(dtype) * 10;
+    auto check = [&](const Tensor& got, const Tensor& want) {
+      EXPECT_EQ(got.device(), kGpu);
+      EXPECT_LE(max_abs_diff(on_cpu(got), want), t * (1 + std::abs(sum(want).item()) / (1 + want.numel())));
+    };
+    check(add(da, db), add(a, b));
+    check(mul(da, db), mul(a, b));
+    check(relu(da), relu(a));
+    check(sigmoid(da), sigmoid(a));
+    check(tanh(da), tanh(a));
+    check(matmul(da.t(), dm), matmul(a.t(), m));  // a transposed view: made contiguous on the device
+    EXPECT_NEAR(on_cpu(sum(da)).item(), sum(a).item(), t * a.numel());
+    // A forward pass through the tape stays on the device.
+    const Var h = tanh(matmul(Var(da.t()), Var(dm)) + Var(on_gpu(g.normal({23}, 0, 1, dtype))));
+    EXPECT_EQ(h.value().device(), kGpu);
+  }
+  expect_error([] { add(Tensor::ones({2}), on_gpu(Tensor::ones({2}))); }, "operands on cpu and cuda:0");
+}
+
 TEST_F(Ch12Gpu, KernelsRejectCpuTensorsAndMismatchesClearly) {
   expect_error([] { cuda::add(Tensor::ones({2}), Tensor::ones({2})); }, "expected a CUDA tensor");
   expect_error([] { cuda::add(on_gpu(Tensor::ones({2})), on_gpu(Tensor::ones({2}, DType::Float64))); }, "dtypes");

@@ -14,6 +14,7 @@
 #include "core/cuda/conv_ops.h"
 #include "core/cuda/elementwise_ops.h"
 #include "core/cuda/strided_index.h"
+#include "core/device_ops.h"
 #include "layers/losses.h"
 #include "train/optim.h"
 
@@ -74,6 +75,29 @@ class FakeCudaBackend final : public DeviceBackend {
   void copy_to_device(void* d, const void* h, size_t n, Device) override { std::memcpy(d, h, n); ++h2d; }
   void copy_to_host(void* h, const void* d, size_t n, Device) override { std::memcpy(h, d, n); ++d2h; }
   int h2d = 0, d2h = 0;
+};
+
+// Its op table: each op moves its operands to the CPU, runs the CPU op and moves the result back,
+// counting the calls, so a test sees which ops were dispatched.
+class FakeCudaOps final : public DeviceOps {
+ public:
+  int calls = 0;
+  Tensor run(DeviceOp op, const Tensor& a, const Tensor& b) override {
+    ++calls;
+    EXPECT_TRUE(a.device().is_cuda());
+    const Tensor x = a.to(Device::cpu()), y = b.defined() ? b.to(Device::cpu()) : Tensor();
+    Tensor r;
+    switch (op) {
+      case DeviceOp::Add: r = add(x, y); break;
+      case DeviceOp::Mul: r = mul(x, y); break;
+      case DeviceOp::Relu: r = relu(x); break;
+      case DeviceOp::Sigmoid: r = sigmoid(x); break;
+      case DeviceOp::Tanh: r = tanh(x); break;
+      case DeviceOp::Matmul: r = matmul(x, y); break;
+      case DeviceOp::SumAll: r = sum(x); break;
+    }
+    return r.to(a.device());
+  }
 };
 
 class Ch12Device : public ::testing::Test {
@@ -153,9 +177,45 @@ TEST_F(Ch12Device, CpuOpsRefuseDeviceTensorsWithAClearError) {
   expect_error([&] { d.at({0, 0}); }, "lives on cuda:0");
   expect_error([&] { d.set({0, 0}, 1.0); }, "lives on cuda:0");
   expect_error([&] { d.select(0, 1).select(0, 0).item(); }, "lives on cuda:0");
-  expect_error([&] { add(d, d); }, "lives on cuda:0");
+  expect_error([&] { sub(d, d); }, "lives on cuda:0");  // an op no device runs yet
   expect_error([&] { Tensor::zeros({2, 2}).copy_(d); }, "lives on cuda:0");
-  expect_error([&] { relu(Var(d)); }, "lives on cuda:0");
+  expect_error([&] { exp(Var(d)); }, "lives on cuda:0");
+  // add is dispatched, but this fixture installs no op table.
+  expect_error([&] { add(d, d); }, "no op table installed");
+}
+
+// The dispatch point: the core ops of core/device_ops.h go to the device's op table; the CPU path
+// is untouched; mixed devices and unsupported forms throw.
+TEST_F(Ch12Device, CoreOpsOnDeviceTensorsGoToTheDevicesOpTable) {
+  FakeCudaOps ops;
+  DeviceOps* previous = set_device_ops(Device::Kind::CUDA, &ops);
+  Generator g(5);
+  const Tensor a = random_tensor(g, {3, 4}, DType::Float64), b = random_tensor(g, {4}, DType::Float64);
+  const Tensor m = random_tensor(g, {4, 2}, DType::Float64);
+  const Tensor da = a.to(Device::cuda()), db = b.to(Device::cuda()), dm = m.to(Device::cuda());
+  auto same = [](const Tensor& on_device, const Tensor& want) {
+    EXPECT_TRUE(on_device.device().is_cuda());
+    EXPECT_EQ(on_device.to(Device::cpu()).to_vector(), want.to_vector());
+  };
+  same(add(da, db), add(a, b));
+  same(mul(da, db), mul(a, b));
+  same(relu(da), relu(a));
+  same(sigmoid(da), sigmoid(a));
+  same(tanh(da), tanh(a));
+  same(matmul(da, dm), matmul(a, m));
+  same(sum(da), sum(a));
+  EXPECT_EQ(ops.calls, 7);
+  // The tape records device values through the same ops: a forward pass stays on the device.
+  const Var h = relu(Var(da) + Var(db));
+  same(h.value(), relu(add(a, b)));
+  EXPECT_EQ(ops.calls, 9);
+  // The CPU path never consults the table.
+  (void)add(a, b);
+  EXPECT_EQ(ops.calls, 9);
+  expect_error([&] { add(a, db); }, "operands on cpu and cuda:0");
+  expect_error([&] { matmul(dm.t(), a); }, "operands on cuda:0 and cpu");
+  expect_error([&] { sum(da, {0}); }, "only the sum of all elements");
+  set_device_ops(Device::Kind::CUDA, previous);
 }
 
 TEST_F(Ch12Device, DeviceMemoryGoesBackToTheCacheWhenTheLastTensorGoes) {

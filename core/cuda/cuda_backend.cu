@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "core/cuda/cuda_check.h"
+#include "core/cuda/kernels.h"
+#include "core/device_ops.h"
 #include "core/tensor.h"
 
 namespace stablenn::cuda {
@@ -77,13 +79,32 @@ class CudaBackend final : public DeviceBackend {
   }
 };
 
+// The core ops on CUDA tensors (core/device_ops.h): add(a, b) with a and b on cuda:0 lands here.
+class CudaOps final : public DeviceOps {
+ public:
+  Tensor run(DeviceOp op, const Tensor& a, const Tensor& b) override {
+    switch (op) {
+      case DeviceOp::Add: return cuda::add(a, b);
+      case DeviceOp::Mul: return cuda::mul(a, b);
+      case DeviceOp::Relu: return activation(Activation::Relu, a);
+      case DeviceOp::Sigmoid: return activation(Activation::Sigmoid, a);
+      case DeviceOp::Tanh: return activation(Activation::Tanh, a);
+      case DeviceOp::Matmul: return cuda::matmul(contiguous(a), contiguous(b));
+      case DeviceOp::SumAll: return cuda::sum(contiguous(a));
+    }
+    fail(device_op_name(op), ": not written for CUDA yet");
+  }
+};
+
 }  // namespace
 
 void register_backend() {
   std::string why;
   SNN_CHECK(device_count(&why) > 0, "cuda::register_backend: no CUDA device (", why, ")");
   static CudaBackend backend;
+  static CudaOps ops;
   set_device_backend(Device::Kind::CUDA, &backend);
+  set_device_ops(Device::Kind::CUDA, &ops);
 }
 
 AllocatorStats memory_stats(int index) { return allocator(index).stats(); }

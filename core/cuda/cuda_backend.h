@@ -12,7 +12,8 @@ namespace stablenn::cuda {
 // driver or no device, with the reason in `why` when given.
 int device_count(std::string* why = nullptr);
 
-// Chapter 12: installs the CUDA backend (core/device.h), so that tensor.to(Device::cuda(i)) works.
+// Chapter 12: installs the CUDA backend (core/device.h), so that tensor.to(Device::cuda(i)) works,
+// and its op table (core/device_ops.h), so that the core ops it covers run on CUDA tensors.
 // Safe to call more than once. Throws a clear error when there is no usable device.
 void register_backend();
 

@@ -128,6 +128,7 @@ Tensor binary(const Tensor& a, const Tensor& b, const char* op, Body body) {
 // Functors rather than extended lambdas: no --extended-lambda flag, and they name the body.
 struct AddBody { template <class T> __device__ T operator()(T a, T b) const { return add_forward(a, b); } };
 struct MulBody { template <class T> __device__ T operator()(T a, T b) const { return mul_forward(a, b); } };
+struct IdentityBody { template <class T> __device__ T operator()(T x) const { return x; } };
 struct ReluBody { template <class T> __device__ T operator()(T x) const { return relu_forward(x); } };
 struct SigmoidBody { template <class T> __device__ T operator()(T x) const { return sigmoid_forward(x); } };
 struct TanhBody { template <class T> __device__ T operator()(T x) const { return tanh_forward(x); } };
@@ -261,6 +262,10 @@ Tensor unary(const Tensor& x, const char* op, Body body) {
   });
   check_launch(op);
   return y;
+}
+
+Tensor contiguous(const Tensor& x) {
+  return x.defined() && x.is_contiguous() ? x : unary(x, "cuda::contiguous", IdentityBody{});
 }
 
 Tensor activation(Activation f, const Tensor& x) {

@@ -12,6 +12,10 @@ namespace stablenn::cuda {
 // Chapter 12: the activations of elementwise_ops.h.
 enum class Activation { Relu, Sigmoid, Tanh };
 
+// Chapter 12: a contiguous copy of any view (broadcast, permuted, sliced); itself when already
+// contiguous (Tensor::contiguous).
+Tensor contiguous(const Tensor& x);
+
 // Chapter 12: element-wise ops with NumPy broadcasting (core/ops.h add, mul; relu, sigmoid, tanh).
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
