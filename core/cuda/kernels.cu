@@ -43,7 +43,7 @@ void check_same(const Tensor& a, const Tensor& b, const char* op) {
   SNN_CHECK(a.device() == b.device(), op, ": operands on ", a.device().str(), " and ", b.device().str());
   SNN_CHECK(a.dtype() == b.dtype(), op, ": dtypes ", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
   SNN_CHECK(a.shape() == b.shape(), op, ": shapes ", shape_str(a.shape()), " and ",
-            shape_str(b.shape()), " differ (the CUDA kernels do not broadcast yet)");
+            shape_str(b.shape()), " differ (in-place updates take equal shapes)");
 }
 
 Tensor empty_on(const Shape& shape, DType dtype, Device device) {
