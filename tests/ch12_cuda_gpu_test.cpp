@@ -254,6 +254,60 @@ TEST_F(Ch12Gpu, CoreOpsDispatchToTheDevice) {
   expect_error([] { add(Tensor::ones({2}), on_gpu(Tensor::ones({2}))); }, "operands on cpu and cuda:0");
 }
 
+// One Adam step of a two-layer perceptron with cross-entropy, written out with the kernels
+// (forward, the backward pass by hand, the update), against the same step through the CPU tape.
+TEST_F(Ch12Gpu, AnMlpTrainingStepMatchesTheCpuStep) {
+  Generator g(11);
+  const int64_t batch = 37, in = 13, hidden = 29, classes = 10;
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    const Tensor x = g.normal({batch, in}, 0, 1, dtype);
+    std::vector<int64_t> label_values(batch);
+    for (auto& l : label_values) l = g.randint(0, classes);
+    const Tensor labels = Tensor::from_int64(label_values, {batch});
+    const Tensor w1 = g.normal({in, hidden}, 0, 0.3, dtype), b1 = g.normal({hidden}, 0, 0.1, dtype);
+    const Tensor w2 = g.normal({hidden, classes}, 0, 0.3, dtype), b2 = g.normal({classes}, 0, 0.1, dtype);
+    // A large eps: Adam's first step is lr * g / (|g| + eps), which for eps -> 0 turns a rounding
+    // difference in a tiny gradient into a difference of lr; with eps = 0.01 it is at most the
+    // gradient's difference.
+    const double lr = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1e-2;
+
+    // CPU: the tape and train/optim.h.
+    std::vector<Var> params = {Var(w1.clone(), true), Var(b1.clone(), true), Var(w2.clone(), true),
+                               Var(b2.clone(), true)};
+    const Var logits = matmul(relu(matmul(Var(x), params[0]) + params[1]), params[2]) + params[3];
+    const Var loss = cross_entropy(logits, labels);
+    backward(loss);
+    Adam opt(params, lr, beta1, beta2, eps);
+    opt.step();
+
+    // GPU: the same step with the kernels.
+    const Tensor dx = on_gpu(x), dl = on_gpu(labels), ones = on_gpu(Tensor::ones({1, batch}, dtype));
+    std::vector<Tensor> dp = {on_gpu(w1), on_gpu(b1), on_gpu(w2), on_gpu(b2)};
+    const Tensor z1 = cuda::add(cuda::matmul(dx, dp[0]), dp[1]);
+    const Tensor h = cuda::activation(cuda::Activation::Relu, z1);
+    const Tensor z2 = cuda::add(cuda::matmul(h, dp[2]), dp[3]);
+    const double device_loss = on_cpu(cuda::cross_entropy(z2, dl)).item();
+    const Tensor g2 = cuda::cross_entropy_backward(z2, dl);                        // [batch, classes]
+    const Tensor gh = cuda::matmul(g2, cuda::contiguous(dp[2].t()));               // [batch, hidden]
+    const Tensor g1 = cuda::activation_backward(cuda::Activation::Relu, gh, z1);   // [batch, hidden]
+    const std::vector<Tensor> grads = {
+        cuda::matmul(cuda::contiguous(dx.t()), g1), cuda::matmul(ones, g1).reshape({hidden}),
+        cuda::matmul(cuda::contiguous(h.t()), g2), cuda::matmul(ones, g2).reshape({classes})};
+    for (size_t i = 0; i < dp.size(); ++i) {
+      Tensor m = on_gpu(Tensor::zeros(dp[i].shape(), dtype)), v = on_gpu(Tensor::zeros(dp[i].shape(), dtype));
+      cuda::adam_step_(dp[i], grads[i], m, v, lr, beta1, beta2, eps, 0.0, false, 1);
+    }
+
+    const double t = dtype == DType::Float32 ? 1e-5 : 1e-12;
+    EXPECT_NEAR(device_loss, loss.item(), t * 10);
+    for (size_t i = 0; i < dp.size(); ++i) {
+      EXPECT_LE(max_abs_diff(on_cpu(grads[i]), params[i].grad().value()), t) << "gradient " << i;
+      EXPECT_LE(max_abs_diff(on_cpu(dp[i]), params[i].value()), dtype == DType::Float32 ? 1e-4 : 1e-10)
+          << "parameter " << i;
+    }
+  }
+}
+
 TEST_F(Ch12Gpu, KernelsRejectCpuTensorsAndMismatchesClearly) {
   expect_error([] { cuda::add(Tensor::ones({2}), Tensor::ones({2})); }, "expected a CUDA tensor");
   expect_error([] { cuda::add(on_gpu(Tensor::ones({2})), on_gpu(Tensor::ones({2}, DType::Float64))); }, "dtypes");
