@@ -188,7 +188,10 @@ TEST_F(Ch12Device, CpuOpsRefuseDeviceTensorsWithAClearError) {
 // is untouched; mixed devices and unsupported forms throw.
 TEST_F(Ch12Device, CoreOpsOnDeviceTensorsGoToTheDevicesOpTable) {
   FakeCudaOps ops;
-  DeviceOps* previous = set_device_ops(Device::Kind::CUDA, &ops);
+  struct Install {  // restores the previous table even when a check throws
+    DeviceOps* previous;
+    ~Install() { set_device_ops(Device::Kind::CUDA, previous); }
+  } install{set_device_ops(Device::Kind::CUDA, &ops)};
   Generator g(5);
   const Tensor a = random_tensor(g, {3, 4}, DType::Float64), b = random_tensor(g, {4}, DType::Float64);
   const Tensor m = random_tensor(g, {4, 2}, DType::Float64);
@@ -215,7 +218,6 @@ TEST_F(Ch12Device, CoreOpsOnDeviceTensorsGoToTheDevicesOpTable) {
   expect_error([&] { add(a, db); }, "operands on cpu and cuda:0");
   expect_error([&] { matmul(dm.t(), a); }, "operands on cuda:0 and cpu");
   expect_error([&] { sum(da, {0}); }, "only the sum of all elements");
-  set_device_ops(Device::Kind::CUDA, previous);
 }
 
 TEST_F(Ch12Device, DeviceMemoryGoesBackToTheCacheWhenTheLastTensorGoes) {
