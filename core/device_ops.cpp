@@ -8,7 +8,9 @@ namespace stablenn {
 const char* device_op_name(DeviceOp op) {
   switch (op) {
     case DeviceOp::Add: return "add";
+    case DeviceOp::Sub: return "sub";
     case DeviceOp::Mul: return "mul";
+    case DeviceOp::Div: return "div";
     case DeviceOp::Relu: return "relu";
     case DeviceOp::Sigmoid: return "sigmoid";
     case DeviceOp::Tanh: return "tanh";
@@ -30,9 +32,17 @@ DeviceOps* set_device_ops(Device::Kind kind, DeviceOps* ops) {
   return previous;
 }
 
-Tensor detail::run_on_device(DeviceOp op, const Tensor& a, const Tensor& b) {
+// A 0-d CPU tensor next to a device tensor (add(x, 2.0) makes one) goes to that device: copying
+// one number is cheap, and refusing it would make every scalar form fail.
+static bool is_cpu_scalar(const Tensor& t) { return t.defined() && t.device().is_cpu() && t.dim() == 0; }
+
+Tensor detail::run_on_device(DeviceOp op, const Tensor& a_in, const Tensor& b_in) {
   const char* name = device_op_name(op);
-  SNN_CHECK(a.defined(), name, ": the operand is undefined");
+  SNN_CHECK(a_in.defined(), name, ": the operand is undefined");
+  const bool promote_a = is_cpu_scalar(a_in) && b_in.defined() && !b_in.device().is_cpu();
+  const bool promote_b = is_cpu_scalar(b_in) && !a_in.device().is_cpu();
+  const Tensor a = promote_a ? a_in.to(b_in.device()) : a_in;
+  const Tensor b = promote_b ? b_in.to(a_in.device()) : b_in;
   const Device device = a.device().is_cpu() && b.defined() ? b.device() : a.device();
   SNN_CHECK(!b.defined() || a.device() == b.device(), name, ": operands on ", a.device().str(),
             " and ", b.device().str(), "; move both to one device with .to(Device)");

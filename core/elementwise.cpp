@@ -119,6 +119,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
   return binary(a, b, "add", false, [](auto x, auto y) { return x + y; });
 }
 Tensor sub(const Tensor& a, const Tensor& b) {
+  if (detail::off_cpu(a, b)) return detail::run_on_device(DeviceOp::Sub, a, b);
   return binary(a, b, "sub", false, [](auto x, auto y) { return x - y; });
 }
 Tensor mul(const Tensor& a, const Tensor& b) {
@@ -126,6 +127,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return binary(a, b, "mul", false, [](auto x, auto y) { return x * y; });
 }
 Tensor div(const Tensor& a, const Tensor& b) {
+  if (detail::off_cpu(a, b)) return detail::run_on_device(DeviceOp::Div, a, b);
   return binary(a, b, "div", true, [](auto x, auto y) { return x / y; });
 }
 Tensor pow(const Tensor& a, const Tensor& b) {

@@ -242,6 +242,9 @@ TEST_F(Ch12Gpu, CoreOpsDispatchToTheDevice) {
     };
     check(add(da, db), add(a, b));
     check(mul(da, db), mul(a, b));
+    check(sub(da, db), sub(a, b));
+    check(div(da, add(db, 3.0)), div(a, add(b, 3.0)));  // a scalar form, dispatched as well
+    check(2.5 * da, 2.5 * a);
     check(relu(da), relu(a));
     check(sigmoid(da), sigmoid(a));
     check(tanh(da), tanh(a));

@@ -89,7 +89,9 @@ class FakeCudaOps final : public DeviceOps {
     Tensor r;
     switch (op) {
       case DeviceOp::Add: r = add(x, y); break;
+      case DeviceOp::Sub: r = sub(x, y); break;
       case DeviceOp::Mul: r = mul(x, y); break;
+      case DeviceOp::Div: r = div(x, y); break;
       case DeviceOp::Relu: r = relu(x); break;
       case DeviceOp::Sigmoid: r = sigmoid(x); break;
       case DeviceOp::Tanh: r = tanh(x); break;
@@ -177,7 +179,7 @@ TEST_F(Ch12Device, CpuOpsRefuseDeviceTensorsWithAClearError) {
   expect_error([&] { d.at({0, 0}); }, "lives on cuda:0");
   expect_error([&] { d.set({0, 0}, 1.0); }, "lives on cuda:0");
   expect_error([&] { d.select(0, 1).select(0, 0).item(); }, "lives on cuda:0");
-  expect_error([&] { sub(d, d); }, "lives on cuda:0");  // an op no device runs yet
+  expect_error([&] { exp(d); }, "lives on cuda:0");  // an op no device runs yet
   expect_error([&] { Tensor::zeros({2, 2}).copy_(d); }, "lives on cuda:0");
   expect_error([&] { exp(Var(d)); }, "lives on cuda:0");
   // add is dispatched, but this fixture installs no op table.
@@ -207,14 +209,20 @@ TEST_F(Ch12Device, CoreOpsOnDeviceTensorsGoToTheDevicesOpTable) {
   same(tanh(da), tanh(a));
   same(matmul(da, dm), matmul(a, m));
   same(sum(da), sum(a));
-  EXPECT_EQ(ops.calls, 7);
+  same(sub(da, db), sub(a, b));
+  same(div(da, db), div(a, b));
+  EXPECT_EQ(ops.calls, 9);
+  // Scalar forms: the 0-d CPU operand they make goes to the device.
+  same(mul(da, 2.5), mul(a, 2.5));
+  same(sub(da, 1.0), sub(a, 1.0));
+  EXPECT_EQ(ops.calls, 11);
   // The tape records device values through the same ops: a forward pass stays on the device.
   const Var h = relu(Var(da) + Var(db));
   same(h.value(), relu(add(a, b)));
-  EXPECT_EQ(ops.calls, 9);
+  EXPECT_EQ(ops.calls, 13);
   // The CPU path never consults the table.
   (void)add(a, b);
-  EXPECT_EQ(ops.calls, 9);
+  EXPECT_EQ(ops.calls, 13);
   expect_error([&] { add(a, db); }, "operands on cpu and cuda:0");
   expect_error([&] { matmul(dm.t(), a); }, "operands on cuda:0 and cpu");
   expect_error([&] { sum(da, {0}); }, "only the sum of all elements");
@@ -374,6 +382,8 @@ TEST(Ch12Bodies, BinaryAndActivationForwardsMatchTheCpuOps) {
       const Tensor a = random_tensor(g, shape, dtype, -9, 9), b = random_tensor(g, shape, dtype);
       EXPECT_LE(max_abs_diff(map2(a, b, [](auto x, auto y) { return cuda::add_forward(x, y); }), add(a, b)), 0.0);
       EXPECT_LE(max_abs_diff(map2(a, b, [](auto x, auto y) { return cuda::mul_forward(x, y); }), mul(a, b)), 0.0);
+      EXPECT_LE(max_abs_diff(map2(a, b, [](auto x, auto y) { return cuda::sub_forward(x, y); }), sub(a, b)), 0.0);
+      EXPECT_LE(max_abs_diff(map2(a, b, [](auto x, auto y) { return cuda::div_forward(x, y); }), div(a, b)), 0.0);
       EXPECT_LE(max_abs_diff(map1(a, [](auto x) { return cuda::relu_forward(x); }), relu(a)), 0.0);
       EXPECT_LE(max_abs_diff(map1(a, [](auto x) { return cuda::sigmoid_forward(x); }), sigmoid(a)), tol(dtype));
       // The CPU's float32 tanh is a rational approximation: a few ulp from the libm/CUDA tanh.

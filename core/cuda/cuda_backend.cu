@@ -85,7 +85,9 @@ class CudaOps final : public DeviceOps {
   Tensor run(DeviceOp op, const Tensor& a, const Tensor& b) override {
     switch (op) {
       case DeviceOp::Add: return cuda::add(a, b);
+      case DeviceOp::Sub: return cuda::sub(a, b);
       case DeviceOp::Mul: return cuda::mul(a, b);
+      case DeviceOp::Div: return cuda::div(a, b);
       case DeviceOp::Relu: return activation(Activation::Relu, a);
       case DeviceOp::Sigmoid: return activation(Activation::Sigmoid, a);
       case DeviceOp::Tanh: return activation(Activation::Tanh, a);

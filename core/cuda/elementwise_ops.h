@@ -13,7 +13,9 @@ namespace stablenn::cuda {
 
 // ---- binary (chapter 12) ----
 template <class T> SNN_HOST_DEVICE inline T add_forward(T a, T b) { return a + b; }
+template <class T> SNN_HOST_DEVICE inline T sub_forward(T a, T b) { return a - b; }
 template <class T> SNN_HOST_DEVICE inline T mul_forward(T a, T b) { return a * b; }
+template <class T> SNN_HOST_DEVICE inline T div_forward(T a, T b) { return a / b; }
 // d(a*b): the gradient for a is g*b, for b it is g*a.
 template <class T> SNN_HOST_DEVICE inline T mul_backward_a(T g, T b) { return g * b; }
 template <class T> SNN_HOST_DEVICE inline T mul_backward_b(T g, T a) { return g * a; }

@@ -127,7 +127,9 @@ Tensor binary(const Tensor& a, const Tensor& b, const char* op, Body body) {
 
 // Functors rather than extended lambdas: no --extended-lambda flag, and they name the body.
 struct AddBody { template <class T> __device__ T operator()(T a, T b) const { return add_forward(a, b); } };
+struct SubBody { template <class T> __device__ T operator()(T a, T b) const { return sub_forward(a, b); } };
 struct MulBody { template <class T> __device__ T operator()(T a, T b) const { return mul_forward(a, b); } };
+struct DivBody { template <class T> __device__ T operator()(T a, T b) const { return div_forward(a, b); } };
 struct IdentityBody { template <class T> __device__ T operator()(T x) const { return x; } };
 struct ReluBody { template <class T> __device__ T operator()(T x) const { return relu_forward(x); } };
 struct SigmoidBody { template <class T> __device__ T operator()(T x) const { return sigmoid_forward(x); } };
@@ -242,7 +244,9 @@ cublasHandle_t cublas_handle(int index) {
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) { return binary(a, b, "cuda::add", AddBody{}); }
+Tensor sub(const Tensor& a, const Tensor& b) { return binary(a, b, "cuda::sub", SubBody{}); }
 Tensor mul(const Tensor& a, const Tensor& b) { return binary(a, b, "cuda::mul", MulBody{}); }
+Tensor div(const Tensor& a, const Tensor& b) { return binary(a, b, "cuda::div", DivBody{}); }
 
 template <class Body>
 Tensor unary(const Tensor& x, const char* op, Body body) {

@@ -16,9 +16,12 @@ enum class Activation { Relu, Sigmoid, Tanh };
 // contiguous (Tensor::contiguous).
 Tensor contiguous(const Tensor& x);
 
-// Chapter 12: element-wise ops with NumPy broadcasting (core/ops.h add, mul; relu, sigmoid, tanh).
+// Chapter 12: element-wise ops with NumPy broadcasting (core/ops.h add, sub, mul, div; relu,
+// sigmoid, tanh).
 Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
 Tensor activation(Activation f, const Tensor& x);
 // Chapter 12: the gradient through an activation: `saved` is x for relu and y = f(x) otherwise.
 Tensor activation_backward(Activation f, const Tensor& g, const Tensor& saved);
