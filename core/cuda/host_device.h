@@ -4,6 +4,7 @@
 // that the CPU tests check against the CPU ops; under a plain C++ compiler it expands to nothing.
 #pragma once
 #include <cmath>
+#include <type_traits>
 
 #if defined(__CUDACC__)
 #define SNN_HOST_DEVICE __host__ __device__
@@ -13,12 +14,13 @@
 
 namespace stablenn::cuda {
 
-// Chapter 12: maths that compiles on both sides. In device code the CUDA overloads of exp/log/tanh
-// for float and double are global functions; on the host they are std::.
+// Chapter 12: maths that compiles on both sides: CUDA's expf/exp (and log, sqrt, tanh) in device
+// code, std:: on the host.
 template <class T>
 SNN_HOST_DEVICE inline T math_exp(T x) {
 #if defined(__CUDA_ARCH__)
-  return ::exp(x);
+  if constexpr (std::is_same_v<T, float>) return ::expf(x);  // single precision on the device
+  else return ::exp(x);
 #else
   return std::exp(x);
 #endif
@@ -26,7 +28,8 @@ SNN_HOST_DEVICE inline T math_exp(T x) {
 template <class T>
 SNN_HOST_DEVICE inline T math_log(T x) {
 #if defined(__CUDA_ARCH__)
-  return ::log(x);
+  if constexpr (std::is_same_v<T, float>) return ::logf(x);  // single precision on the device
+  else return ::log(x);
 #else
   return std::log(x);
 #endif
@@ -34,7 +37,8 @@ SNN_HOST_DEVICE inline T math_log(T x) {
 template <class T>
 SNN_HOST_DEVICE inline T math_sqrt(T x) {
 #if defined(__CUDA_ARCH__)
-  return ::sqrt(x);
+  if constexpr (std::is_same_v<T, float>) return ::sqrtf(x);  // single precision on the device
+  else return ::sqrt(x);
 #else
   return std::sqrt(x);
 #endif
@@ -42,7 +46,8 @@ SNN_HOST_DEVICE inline T math_sqrt(T x) {
 template <class T>
 SNN_HOST_DEVICE inline T math_tanh(T x) {
 #if defined(__CUDA_ARCH__)
-  return ::tanh(x);
+  if constexpr (std::is_same_v<T, float>) return ::tanhf(x);  // single precision on the device
+  else return ::tanh(x);
 #else
   return std::tanh(x);
 #endif
