@@ -15,7 +15,8 @@ const char* device_op_name(DeviceOp op) {
     case DeviceOp::Sigmoid: return "sigmoid";
     case DeviceOp::Tanh: return "tanh";
     case DeviceOp::Matmul: return "matmul";
-    default: return "sum";
+    case DeviceOp::SumAll: return "sum";
+    default: return "clone";
   }
 }
 

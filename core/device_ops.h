@@ -4,14 +4,15 @@
 // asks the op table of that device (installed by its backend, e.g. stablenn::cuda::register_backend())
 // to run it there; operands on two devices, or an op the device does not run yet, throw naming
 // the op and the devices. So far: add, sub, mul, div (and their scalar forms: a CPU 0-d operand
-// goes to the other's device, as in PyTorch), relu, sigmoid, tanh, matmul and the sum of all elements.
+// goes to the other's device, as in PyTorch), relu, sigmoid, tanh, matmul, the sum of all elements,
+// and Tensor::clone (so contiguous() and reshape() of any view).
 #pragma once
 #include "core/tensor.h"
 
 namespace stablenn {
 
 // Chapter 12: the core ops a device may run.
-enum class DeviceOp { Add, Sub, Mul, Div, Relu, Sigmoid, Tanh, Matmul, SumAll };
+enum class DeviceOp { Add, Sub, Mul, Div, Relu, Sigmoid, Tanh, Matmul, SumAll, Clone };
 const char* device_op_name(DeviceOp op);
 
 // Chapter 12: a device's op table. `run` gets operands on that device (`b` undefined for the

@@ -11,6 +11,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "core/device_ops.h"
 #include "core/dispatch.h"
 
 namespace stablenn {
@@ -276,20 +277,24 @@ void Tensor::set(const Shape& index, double value) {
 
 double Tensor::item() const {
   SNN_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ", shape_str(shape_));
+  if (!device().is_cpu()) return to(Device::cpu()).item();  // reading a value copies it back
   return contiguous().to_vector()[0];
 }
 
 std::vector<double> Tensor::to_vector() const {
+  if (!device().is_cpu()) return to(Device::cpu()).to_vector();
   Tensor c = to(DType::Float64);
   return std::vector<double>(c.data<double>(), c.data<double>() + c.numel());
 }
 
 std::vector<float> Tensor::to_floats() const {
+  if (!device().is_cpu()) return to(Device::cpu()).to_floats();
   Tensor c = to(DType::Float32);
   return std::vector<float>(c.data<float>(), c.data<float>() + c.numel());
 }
 
 std::vector<int64_t> Tensor::to_int64() const {
+  if (!device().is_cpu()) return to(Device::cpu()).to_int64();
   Tensor c = to(DType::Int64);
   return std::vector<int64_t>(c.data<int64_t>(), c.data<int64_t>() + c.numel());
 }
@@ -545,6 +550,7 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
+  if (!device().is_cpu()) return detail::run_on_device(DeviceOp::Clone, *this);
   Tensor out = empty(shape_, dtype());
   out.copy_(*this);
   return out;
@@ -583,6 +589,10 @@ static void print_rec(std::ostream& os, const Tensor& t, Shape& idx, size_t axis
 
 std::string Tensor::str() const {
   if (!defined()) return "tensor(undefined)";
+  if (!device().is_cpu()) {  // printed from a host copy, saying where it lives
+    std::string s = to(Device::cpu()).str();
+    return s.insert(s.size() - 1, ", device=" + device().str());
+  }
   std::ostringstream os;
   os << "tensor(";
   const bool integer = dtype() == DType::Int64;

@@ -87,8 +87,9 @@ class Tensor {
   int64_t size(int64_t axis) const;  // negative axes count from the end
   int64_t numel() const { return shape_numel(shape_); }
   DType dtype() const;
-  // Chapter 12: where the storage lives (the CPU for an undefined tensor). The CPU ops accept CPU
-  // tensors only and say so; element access and data<T>() throw for a tensor on another device.
+  // Chapter 12: where the storage lives (the CPU for an undefined tensor). Views, clone(),
+  // contiguous(), reading values (item, to_vector, str) and the ops of core/device_ops.h work on
+  // any device; the other CPU ops, element access and data<T>() throw for a tensor off the CPU.
   Device device() const;
   bool is_contiguous() const;
   const std::shared_ptr<Storage>& storage() const { return storage_; }

@@ -249,7 +249,10 @@ TEST_F(Ch12Gpu, CoreOpsDispatchToTheDevice) {
     check(sigmoid(da), sigmoid(a));
     check(tanh(da), tanh(a));
     check(matmul(da.t(), dm), matmul(a.t(), m));  // a transposed view: made contiguous on the device
-    EXPECT_NEAR(on_cpu(sum(da)).item(), sum(a).item(), t * a.numel());
+    EXPECT_NEAR(sum(da).item(), sum(a).item(), t * a.numel());  // item() reads back from the device
+    check(da.t().contiguous(), a.t().contiguous());
+    check(da.t().reshape({19 * 37}), a.t().reshape({19 * 37}));
+    EXPECT_EQ(on_gpu(Tensor::from_int64({3, 1, 4}, {3})).clone().to_int64(), (std::vector<int64_t>{3, 1, 4}));
     // A forward pass through the tape stays on the device.
     const Var h = tanh(matmul(Var(da.t()), Var(dm)) + Var(on_gpu(g.normal({23}, 0, 1, dtype))));
     EXPECT_EQ(h.value().device(), kGpu);

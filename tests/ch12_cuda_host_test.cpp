@@ -97,6 +97,7 @@ class FakeCudaOps final : public DeviceOps {
       case DeviceOp::Tanh: r = tanh(x); break;
       case DeviceOp::Matmul: r = matmul(x, y); break;
       case DeviceOp::SumAll: r = sum(x); break;
+      case DeviceOp::Clone: r = x.clone(); break;
     }
     return r.to(a.device());
   }
@@ -178,12 +179,25 @@ TEST_F(Ch12Device, CpuOpsRefuseDeviceTensorsWithAClearError) {
   expect_error([&] { d.raw_data(); }, "call .to(Device::cpu())");
   expect_error([&] { d.at({0, 0}); }, "lives on cuda:0");
   expect_error([&] { d.set({0, 0}, 1.0); }, "lives on cuda:0");
-  expect_error([&] { d.select(0, 1).select(0, 0).item(); }, "lives on cuda:0");
   expect_error([&] { exp(d); }, "lives on cuda:0");  // an op no device runs yet
   expect_error([&] { Tensor::zeros({2, 2}).copy_(d); }, "lives on cuda:0");
   expect_error([&] { exp(Var(d)); }, "lives on cuda:0");
   // add is dispatched, but this fixture installs no op table.
   expect_error([&] { add(d, d); }, "no op table installed");
+}
+
+// Reading values copies them back; printing says where the tensor lives.
+TEST_F(Ch12Device, ValuesOfDeviceTensorsCanBeReadAndPrinted) {
+  const Tensor x = Tensor::from_vector({1, 2, 3, 4, 5, 6}, {2, 3}, DType::Float64);
+  const Tensor d = x.to(Device::cuda());
+  EXPECT_EQ(d.select(0, 1).select(0, 2).item(), 6.0);
+  EXPECT_EQ(d.t().to_vector(), x.t().contiguous().to_vector());
+  EXPECT_EQ(d.to_floats(), x.to_floats());
+  EXPECT_EQ(d.to_int64(), x.to_int64());
+  const std::string s = d.str();
+  EXPECT_NE(s.find("device=cuda:0"), std::string::npos) << s;
+  EXPECT_NE(s.find("dtype=float64"), std::string::npos) << s;
+  EXPECT_EQ(s.substr(0, s.find(", device")), x.str().substr(0, x.str().size() - 1)) << s;
 }
 
 // The dispatch point: the core ops of core/device_ops.h go to the device's op table; the CPU path
@@ -223,6 +237,12 @@ TEST_F(Ch12Device, CoreOpsOnDeviceTensorsGoToTheDevicesOpTable) {
   // The CPU path never consults the table.
   (void)add(a, b);
   EXPECT_EQ(ops.calls, 13);
+  // clone, and so contiguous() and reshape() of a strided view, run on the device.
+  const Tensor c = da.t().contiguous();
+  same(c, a.t().contiguous());
+  same(da.t().reshape({12}), a.t().reshape({12}));
+  EXPECT_FALSE(da.clone().shares_storage(da));
+  EXPECT_EQ(ops.calls, 16);
   expect_error([&] { add(a, db); }, "operands on cpu and cuda:0");
   expect_error([&] { matmul(dm.t(), a); }, "operands on cuda:0 and cpu");
   expect_error([&] { sum(da, {0}); }, "only the sum of all elements");

@@ -93,6 +93,7 @@ class CudaOps final : public DeviceOps {
       case DeviceOp::Tanh: return activation(Activation::Tanh, a);
       case DeviceOp::Matmul: return cuda::matmul(contiguous(a), contiguous(b));
       case DeviceOp::SumAll: return cuda::sum(contiguous(a));
+      case DeviceOp::Clone: return cuda::clone(a);
     }
     fail(device_op_name(op), ": not written for CUDA yet");
   }

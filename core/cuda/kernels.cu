@@ -269,7 +269,14 @@ Tensor unary(const Tensor& x, const char* op, Body body) {
 }
 
 Tensor contiguous(const Tensor& x) {
-  return x.defined() && x.is_contiguous() ? x : unary(x, "cuda::contiguous", IdentityBody{});
+  return x.defined() && x.is_contiguous() ? x : clone(x);
+}
+
+Tensor clone(const Tensor& x) {
+  SNN_CHECK(x.defined(), "cuda::clone: the tensor is undefined");
+  if (x.dtype() == DType::Int64)  // labels and indices: small, and no kernel needed for a rare copy
+    return x.to(Device::cpu()).to(x.device());
+  return unary(x, "cuda::clone", IdentityBody{});
 }
 
 Tensor activation(Activation f, const Tensor& x) {

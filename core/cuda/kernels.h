@@ -15,6 +15,8 @@ enum class Activation { Relu, Sigmoid, Tanh };
 // Chapter 12: a contiguous copy of any view (broadcast, permuted, sliced); itself when already
 // contiguous (Tensor::contiguous).
 Tensor contiguous(const Tensor& x);
+// Chapter 12: always a fresh contiguous copy (Tensor::clone).
+Tensor clone(const Tensor& x);
 
 // Chapter 12: element-wise ops with NumPy broadcasting (core/ops.h add, sub, mul, div; relu,
 // sigmoid, tanh).
