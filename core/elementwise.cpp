@@ -9,6 +9,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "core/device_ops.h"
 #include "core/dispatch.h"
 #include "core/ops.h"
 
@@ -157,15 +158,19 @@ inline float log1p_unit(float e) {
 
 // ---- binary ----
 Tensor add(const Tensor& a, const Tensor& b) {
+  if (detail::off_cpu(a, b)) return detail::run_on_device(DeviceOp::Add, a, b);
   return binary(a, b, "add", false, [](auto x, auto y) { return x + y; });
 }
 Tensor sub(const Tensor& a, const Tensor& b) {
+  if (detail::off_cpu(a, b)) return detail::run_on_device(DeviceOp::Sub, a, b);
   return binary(a, b, "sub", false, [](auto x, auto y) { return x - y; });
 }
 Tensor mul(const Tensor& a, const Tensor& b) {
+  if (detail::off_cpu(a, b)) return detail::run_on_device(DeviceOp::Mul, a, b);
   return binary(a, b, "mul", false, [](auto x, auto y) { return x * y; });
 }
 Tensor div(const Tensor& a, const Tensor& b) {
+  if (detail::off_cpu(a, b)) return detail::run_on_device(DeviceOp::Div, a, b);
   return binary(a, b, "div", true, [](auto x, auto y) { return x / y; });
 }
 Tensor pow(const Tensor& a, const Tensor& b) {
@@ -305,12 +310,14 @@ Tensor cos(const Tensor& x) {
   return unary(x, "cos", kCostlyGrain, [](auto v) { return std::cos(v); });
 }
 Tensor tanh(const Tensor& x) {
+  if (detail::off_cpu(x)) return detail::run_on_device(DeviceOp::Tanh, x);
   return unary(x, "tanh", kCheapGrain, [](auto v) {
     if constexpr (std::is_same_v<decltype(v), float>) return rational_tanh(v);
     else return std::tanh(v);
   });
 }
 Tensor sigmoid(const Tensor& x) {
+  if (detail::off_cpu(x)) return detail::run_on_device(DeviceOp::Sigmoid, x);
   // Two branches so that exp never overflows.
   return unary(x, "sigmoid", kCostlyGrain, [](auto v) {
     using T = decltype(v);
@@ -324,6 +331,7 @@ Tensor sigmoid(const Tensor& x) {
   });
 }
 Tensor relu(const Tensor& x) {
+  if (detail::off_cpu(x)) return detail::run_on_device(DeviceOp::Relu, x);
   return unary(x, "relu", kCheapGrain, [](auto v) { return v > 0 ? v : decltype(v)(0); });
 }
 Tensor leaky_relu(const Tensor& x, double slope) {

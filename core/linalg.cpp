@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "core/device_ops.h"
 #include "core/dispatch.h"
 
 namespace stablenn {
@@ -97,6 +98,7 @@ void count_gemm_flops(int64_t m, int64_t n, int64_t k) {
 }
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  if (detail::off_cpu(a_in, b_in)) return detail::run_on_device(DeviceOp::Matmul, a_in, b_in);
   MatmulShapes p = plan(a_in, b_in, "matmul");
   const int64_t nb = static_cast<int64_t>(p.batch.size());
   Shape full_out = p.batch;

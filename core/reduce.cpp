@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "core/device_ops.h"
 #include "core/dispatch.h"
 #include "core/ops.h"
 
@@ -110,6 +111,11 @@ void sum_leading(const Tensor& x, int64_t R, int64_t C, Tensor& out) {
 
 Tensor sum(const Tensor& x, const Shape& axes, bool keepdim) {
   SNN_CHECK(x.defined(), "sum: the operand is undefined");
+  if (detail::off_cpu(x)) {
+    SNN_CHECK(axes.empty() && !keepdim, "sum: on ", x.device().str(),
+              " only the sum of all elements is written so far (axes {}, keepdim false)");
+    return detail::run_on_device(DeviceOp::SumAll, x);
+  }
   // fast path: a contiguous tensor summed over its leading axes
   const std::vector<bool> mask = reduced_mask(x, axes, "sum");
   int64_t lead = 0;

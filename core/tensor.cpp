@@ -11,6 +11,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "core/device_ops.h"
 #include "core/dispatch.h"
 
 namespace stablenn {
@@ -96,7 +97,24 @@ Storage::Storage(size_t nbytes, DType dtype) : nbytes_(nbytes), dtype_(dtype) {
   data_ = std::aligned_alloc(64, rounded);
   if (!data_) fail("Storage: out of memory allocating ", nbytes, " bytes");
 }
-Storage::~Storage() { std::free(data_); }
+Storage::Storage(void* data, size_t nbytes, DType dtype, Device device,
+                 std::function<void(void*)> release)
+    : data_(data), nbytes_(nbytes), dtype_(dtype), device_(device), release_(std::move(release)) {
+  SNN_CHECK(release_ != nullptr, "Storage: memory owned elsewhere needs a release function");
+}
+Storage::~Storage() {
+  if (release_)
+    release_(data_);
+  else
+    std::free(data_);
+}
+
+// The CPU kernels read and write through host pointers; a tensor on another device must be copied
+// back first, and saying so beats dereferencing a device pointer.
+static void require_cpu(const Tensor& t, const char* op) {
+  SNN_CHECK(t.device().is_cpu(), op, ": the tensor lives on ", t.device().str(),
+            "; the CPU ops need a CPU tensor (call .to(Device::cpu()) first)");
+}
 
 // ---- creation ----
 Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset)
@@ -186,6 +204,8 @@ DType Tensor::dtype() const {
   return storage_->dtype();
 }
 
+Device Tensor::device() const { return storage_ ? storage_->device() : Device::cpu(); }
+
 bool Tensor::is_contiguous() const {
   int64_t expected = 1;
   for (size_t i = shape_.size(); i-- > 0;) {
@@ -209,6 +229,7 @@ T* Tensor::data() const {
   SNN_CHECK(defined(), "data: the tensor is undefined");
   SNN_CHECK(dtype() == dtype_of<T>(), "data: the tensor holds ", dtype_name(dtype()),
             ", not ", dtype_name(dtype_of<T>()));
+  require_cpu(*this, "data");
   return static_cast<T*>(storage_->data()) + offset_;
 }
 template float* Tensor::data<float>() const;
@@ -217,6 +238,7 @@ template int64_t* Tensor::data<int64_t>() const;
 
 void* Tensor::raw_data() const {
   SNN_CHECK(defined(), "raw_data: the tensor is undefined");
+  require_cpu(*this, "raw_data");
   return static_cast<char*>(storage_->data()) + offset_ * dtype_size(dtype());
 }
 
@@ -237,6 +259,7 @@ static int64_t element_offset(const Tensor& t, const Shape& index, const char* o
 
 double Tensor::at(const Shape& index) const {
   const int64_t off = element_offset(*this, index, "at");
+  require_cpu(*this, "at");
   return detail::dispatch_all(dtype(), [&](auto tag) {
     using T = decltype(tag);
     return static_cast<double>(static_cast<const T*>(storage_->data())[off]);
@@ -245,6 +268,7 @@ double Tensor::at(const Shape& index) const {
 
 void Tensor::set(const Shape& index, double value) {
   const int64_t off = element_offset(*this, index, "set");
+  require_cpu(*this, "set");
   detail::dispatch_all(dtype(), [&](auto tag) {
     using T = decltype(tag);
     static_cast<T*>(storage_->data())[off] = static_cast<T>(value);
@@ -253,20 +277,24 @@ void Tensor::set(const Shape& index, double value) {
 
 double Tensor::item() const {
   SNN_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ", shape_str(shape_));
+  if (!device().is_cpu()) return to(Device::cpu()).item();  // reading a value copies it back
   return contiguous().to_vector()[0];
 }
 
 std::vector<double> Tensor::to_vector() const {
+  if (!device().is_cpu()) return to(Device::cpu()).to_vector();
   Tensor c = to(DType::Float64);
   return std::vector<double>(c.data<double>(), c.data<double>() + c.numel());
 }
 
 std::vector<float> Tensor::to_floats() const {
+  if (!device().is_cpu()) return to(Device::cpu()).to_floats();
   Tensor c = to(DType::Float32);
   return std::vector<float>(c.data<float>(), c.data<float>() + c.numel());
 }
 
 std::vector<int64_t> Tensor::to_int64() const {
+  if (!device().is_cpu()) return to(Device::cpu()).to_int64();
   Tensor c = to(DType::Int64);
   return std::vector<int64_t>(c.data<int64_t>(), c.data<int64_t>() + c.numel());
 }
@@ -460,6 +488,8 @@ Tensor Tensor::unsqueeze(int64_t axis) const {
 // ---- copies ----
 void Tensor::copy_(const Tensor& src) {
   SNN_CHECK(defined() && src.defined(), "copy_: undefined tensor");
+  require_cpu(*this, "copy_");
+  require_cpu(src, "copy_");
   SNN_CHECK(broadcast_shapes(src.shape(), shape_, "copy_") == shape_, "copy_: cannot copy shape ",
             shape_str(src.shape()), " into shape ", shape_str(shape_));
   const Tensor from = src.expand(shape_);
@@ -489,12 +519,38 @@ void Tensor::fill_(double value) {
   copy_(Tensor::from_vector({value}, {}, DType::Float64));
 }
 
+Tensor Tensor::to(Device device) const {
+  SNN_CHECK(defined(), "to(", device.str(), "): the tensor is undefined");
+  const Device here = this->device();
+  if (here == device) return *this;
+  const size_t elem = dtype_size(dtype());
+  if (here.is_cpu()) {  // host -> device: the elements, contiguous
+    const Tensor src = contiguous();
+    DeviceBackend& backend = device_backend(device);
+    const size_t nbytes = static_cast<size_t>(numel()) * elem;
+    std::shared_ptr<Storage> storage = backend.allocate(nbytes, dtype(), device);
+    SNN_CHECK(storage && storage->device() == device && storage->nbytes() >= nbytes,
+              "to(", device.str(), "): the device backend returned unsuitable storage");
+    if (nbytes > 0) backend.copy_to_device(storage->data(), src.raw_data(), nbytes, device);
+    return Tensor(storage, shape_, contiguous_strides(shape_), 0);
+  }
+  // device -> host: copy the whole storage (any view of it stays valid: permuted, sliced,
+  // broadcast), take the same view on the host copy, and make that contiguous.
+  DeviceBackend& backend = device_backend(here);
+  auto host = std::make_shared<Storage>(storage_->nbytes(), dtype());
+  if (storage_->nbytes() > 0)
+    backend.copy_to_host(host->data(), storage_->data(), storage_->nbytes(), here);
+  const Tensor on_cpu = Tensor(host, shape_, strides_, offset_).contiguous();
+  return device.is_cpu() ? on_cpu : on_cpu.to(device);  // device -> other device goes via the host
+}
+
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
   return clone();
 }
 
 Tensor Tensor::clone() const {
+  if (!device().is_cpu()) return detail::run_on_device(DeviceOp::Clone, *this);
   Tensor out = empty(shape_, dtype());
   out.copy_(*this);
   return out;
@@ -533,6 +589,10 @@ static void print_rec(std::ostream& os, const Tensor& t, Shape& idx, size_t axis
 
 std::string Tensor::str() const {
   if (!defined()) return "tensor(undefined)";
+  if (!device().is_cpu()) {  // printed from a host copy, saying where it lives
+    std::string s = to(Device::cpu()).str();
+    return s.insert(s.size() - 1, ", device=" + device().str());
+  }
   std::ostringstream os;
   os << "tensor(";
   const bool integer = dtype() == DType::Int64;

@@ -5,11 +5,13 @@
 // offset are counted in elements, and a stride of 0 is how broadcasting repeats data without copying.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/device.h"
 #include "core/error.h"
 
 namespace stablenn {
@@ -36,17 +38,23 @@ int64_t wrap_axis(int64_t axis, int64_t ndim, const char* op);
 class Storage {
  public:
   Storage(size_t nbytes, DType dtype);
+  // Chapter 12: memory owned elsewhere, e.g. on a CUDA device (core/device.h): `release(data)` runs
+  // when the last tensor using it goes away.
+  Storage(void* data, size_t nbytes, DType dtype, Device device, std::function<void(void*)> release);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   DType dtype() const { return dtype_; }
+  Device device() const { return device_; }
 
  private:
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   DType dtype_;
+  Device device_;
+  std::function<void(void*)> release_;  // empty: our own aligned_alloc'd host memory
 };
 
 // Chapter 1: the tensor.
@@ -79,6 +87,10 @@ class Tensor {
   int64_t size(int64_t axis) const;  // negative axes count from the end
   int64_t numel() const { return shape_numel(shape_); }
   DType dtype() const;
+  // Chapter 12: where the storage lives (the CPU for an undefined tensor). Views, clone(),
+  // contiguous(), reading values (item, to_vector, str) and the ops of core/device_ops.h work on
+  // any device; the other CPU ops, element access and data<T>() throw for a tensor off the CPU.
+  Device device() const;
   bool is_contiguous() const;
   const std::shared_ptr<Storage>& storage() const { return storage_; }
   bool shares_storage(const Tensor& other) const { return storage_ && storage_ == other.storage_; }
@@ -115,6 +127,10 @@ class Tensor {
   Tensor contiguous() const;  // itself when already contiguous
   Tensor clone() const;       // always a fresh contiguous copy
   Tensor to(DType dtype) const;
+  // Chapter 12: a copy on `device` (itself when already there). To a device it copies the tensor's
+  // elements, contiguous; back to the CPU it keeps the shape and gives a contiguous tensor. Throws
+  // when the build or the machine has no backend for `device` (core/device.h).
+  Tensor to(Device device) const;
   void copy_(const Tensor& src);  // src is broadcast to this shape and converted to this dtype
   void fill_(double value);
 

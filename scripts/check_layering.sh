@@ -2,6 +2,7 @@
 # scripts/check_layering.sh — dependencies between the libraries point one way. For each folder,
 # the folders its .h/.cpp files may include (`#include "folder/..."`); any other include of ours
 # fails, naming the file and line. Run by ctest as the test `layering`.
+#   core <- core/cuda (the CUDA backend, chapter 12: core itself never includes it)
 #   core <- io <- autodiff <- ode <- layers <- layers/stable <- robust;  plot low;  train beside robust.
 #   (autodiff writes its tape drawings through io's atomic writer.)
 set -euo pipefail
@@ -10,6 +11,7 @@ cd "$ROOT"
 
 declare -A allowed=(
   [core]="core"
+  [core/cuda]="core core/cuda"
   [io]="core io"
   [plot]="core io plot"
   [autodiff]="core io autodiff"
@@ -24,7 +26,7 @@ declare -A allowed=(
 
 status=0
 for folder in "${!allowed[@]}"; do
-  for file in "$folder"/*.h "$folder"/*.cpp; do
+  for file in "$folder"/*.h "$folder"/*.cpp "$folder"/*.cu; do
     [[ -f "$file" ]] || continue
     while IFS=: read -r line include; do
       # "layers/stable/x.h" belongs to layers/stable, "layers/x.h" to layers, "io/x.h" to io.
