@@ -237,7 +237,9 @@ void antisymmetric_cell(Context& ctx) {
     char cell[64];
     std::snprintf(cell, sizeof cell, " %g, %g |", h, gamma);
     head << cell;
-    std::snprintf(cell, sizeof cell, norms.back() >= 100 ? " %.0f |" : " %.3g |", norms.back());
+    // three digits, at most two decimals: 0.44, 1.19, 29.8, 3032
+    const double v = norms.back();
+    std::snprintf(cell, sizeof cell, v >= 100 ? " %.0f |" : v >= 10 ? " %.1f |" : " %.2f |", v);
     row << cell;
   }
   ctx.result_table("antisymmetric", head.str() + "\n|---|---|---|---|---|\n" + row.str());
