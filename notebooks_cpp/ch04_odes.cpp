@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cmath>
 #include <complex>
+#include <cstdio>
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,59 @@ constexpr double kPi = 3.14159265358979323846;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The book's numbers (ctx.result_table): the method names as the book writes them, with en dashes
+// between two people's names and Störmer's umlaut.
+std::string book_name(std::string name) {
+  if (name.rfind("Stormer", 0) == 0) name.replace(0, 7, "Störmer");
+  for (const char* first : {"Bogacki-", "Dormand-", "Gauss-", "Störmer-"}) {
+    const std::string prefix(first);
+    if (name.rfind(prefix, 0) == 0) name.replace(prefix.size() - 1, 1, "–");
+  }
+  return name;
+}
+
+// 1.8e-6, 5.3e13, 6.5e114: two significant digits, the exponent without '+' and leading zeros.
+std::string sci(double v) {
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%.1e", v);
+  const std::string s(buffer);
+  const size_t e = s.find('e');
+  if (e == std::string::npos) return s;  // inf, nan
+  std::string exponent = s.substr(e + 1);
+  const bool negative = exponent[0] == '-';
+  if (exponent[0] == '-' || exponent[0] == '+') exponent.erase(0, 1);
+  while (exponent.size() > 1 && exponent[0] == '0') exponent.erase(0, 1);
+  return s.substr(0, e) + "e" + (negative ? "-" : "") + exponent;
+}
+
+// Two significant digits as the energy table writes them: 329, 48, 3.3, 0.060, 0.0027, 1.0e-4.
+std::string two_digits(double v) {
+  if (!std::isfinite(v) || v <= 0 || v < 1e-3) return sci(v);
+  char buffer[48];
+  if (v >= 10) {
+    std::snprintf(buffer, sizeof buffer, "%.0f", v);
+  } else {
+    const int decimals = std::max(0, 1 - static_cast<int>(std::floor(std::log10(v))));
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
+  }
+  return buffer;
+}
+
+// At most `decimals` decimals without trailing zeros, a real minus sign, ∞ for infinity: 2, 2.7853, −0.27.
+std::string plain(double v, int decimals) {
+  if (std::isinf(v)) return v > 0 ? "∞" : "−∞";
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
+  std::string s(buffer);
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  if (s[0] == '-') s.replace(0, 1, "−");
+  return s;
 }
 
 // Least-squares slope of log(error) against log(h) over the four smallest h with error in
@@ -90,6 +145,8 @@ void convergence_orders(Context& ctx) {
   plot.width = 760;
   plot.height = 520;
   std::cout << "  method                      theory  measured   error at h = 2/10 .. 2/" << 10 * (1 << (halvings - 1)) << "\n";
+  std::ostringstream table;
+  table << "| method | theory | measured |\n|---|---|---|\n";
   auto report = [&](const std::string& name, int order, const std::function<double(int)>& error_with_steps) {
     Vec hs, errors;
     for (int k = 0; k < halvings; ++k) {
@@ -102,6 +159,9 @@ void convergence_orders(Context& ctx) {
               << std::setprecision(1) << "   " << errors.front() << " .. " << errors.back() << std::defaultfloat
               << std::setprecision(6) << "\n";
     plot.add(name, hs, errors, Marker::Circle);
+    char line[160];
+    std::snprintf(line, sizeof line, "| %s | %d | %.2f |\n", book_name(name).c_str(), order, measured_order(hs, errors));
+    table << line;
   };
   for (const ButcherTableau& t : explicit_methods())
     report(t.name, t.order, [&](int steps) {
@@ -111,6 +171,7 @@ void convergence_orders(Context& ctx) {
     report(implicit_method_name(m), m == ImplicitMethod::kImplicitEuler ? 1 : 2, [&](int steps) {
       return std::fabs(solve_implicit(m, f, Vec{1.0}, 0.0, t_end, steps).last_state[0] - exact);
     });
+  ctx.result_table("orders", table.str());
   plot.save(ctx.out_path("ch04_convergence.png"));
   std::cout << "  wrote " << ctx.out_path("ch04_convergence.png")
             << "  (orders fitted on the 4 smallest h with 1e-12 <= error <= 0.1)\n";
@@ -176,14 +237,22 @@ void stability_regions(Context& ctx) {
   for (const ButcherTableau& t : {implicit_euler_tableau(), implicit_midpoint_tableau(), gauss_legendre_2()})
     methods.push_back(t);
   std::cout << "  method                   interval [-x,0]  largest disk   R(A,b)  stored r   min eig M  alg. stable\n";
+  std::ostringstream table;
+  table << "| method | interval | largest disk | R(A, b) | stored r | min eig M | algebraically stable |\n"
+           "|---|---|---|---|---|---|---|\n";
   for (const ButcherTableau& t : methods) {
     const AlgebraicStability a = algebraic_stability(t);
+    table << "| " << book_name(t.name) << " | " << plain(stability_interval(t), 4) << " | "
+          << plain(largest_stable_disk(t), 4) << " | " << plain(absolute_monotonicity_radius(t), 4) << " | "
+          << (t.circle_contractivity_radius == 0 ? "unknown" : plain(t.circle_contractivity_radius, 4)) << " | "
+          << plain(a.eigenvalues.front(), 2) << " | " << (a.algebraically_stable ? "yes" : "no") << " |\n";
     std::cout << "  " << std::left << std::setw(24) << t.name << std::right << std::fixed << std::setprecision(4)
               << std::setw(12) << stability_interval(t) << std::setw(15) << largest_stable_disk(t)
               << std::setw(9) << absolute_monotonicity_radius(t) << std::setw(10) << t.circle_contractivity_radius
               << std::setw(12) << a.eigenvalues.front() << std::setw(13) << (a.algebraically_stable ? "yes" : "no")
               << std::defaultfloat << std::setprecision(6) << "\n";
   }
+  ctx.result_table("stability", table.str());
   std::cout << "  (R(A,b) <= circle-contractivity radius <= largest disk; inf: the whole half-line/plane)\n";
   const Vec gamma = stability_polynomial(rk4());
   std::cout << "  RK4: R(z) =";
@@ -239,6 +308,9 @@ void adaptive_steps(Context& ctx) {
   const auto fixed = solve_fixed(rk4(), f, y0, 0.0, t_end, rk4_steps);
   double fixed_error = 0;
   for (int i = 0; i < 4; ++i) fixed_error = std::max(fixed_error, std::fabs(fixed.last_state[i] - y0[i]));
+  ctx.result("kepler.rk4_steps", static_cast<double>(rk4_steps), "%.0f");
+  ctx.result("kepler.rk4_error", fixed_error, "%.2g");
+  ctx.result("kepler.error", error, "%.1g");
   std::cout << "    RK4 with the same budget (" << rk4_steps << " equal steps): error " << fixed_error << "\n";
 
   LinePlot step_plot;
@@ -317,6 +389,9 @@ void long_time_energy(Context& ctx) {
   plot.height = 480;
   std::cout << "  pendulum H = p^2/2 - cos q, q0 = 2, h = " << h << ", " << steps << " steps to t = " << t_end << "\n"
             << "  method               max|H-H0| to t=" << t_end / 10 << "  to t=" << t_end << "   seconds\n";
+  std::ostringstream table;
+  table << "| method | max \\|H − H₀\\| up to t = " << stablenn::notebook::thousands(std::llround(t_end / 10))
+        << " | up to t = " << stablenn::notebook::thousands(std::llround(t_end)) << " |\n|---|---|---|\n";
   // Records the running maximum of the energy error: a flat curve is a bounded error, a rising one drift.
   auto add = [&](const std::string& name, const std::vector<double>& times, const std::vector<double>& qs,
                  const std::vector<double>& ps, double seconds) {
@@ -329,6 +404,8 @@ void long_time_energy(Context& ctx) {
     std::cout << "  " << std::left << std::setw(20) << name << std::right << std::setw(16)
               << running_max[running_max.size() / 10] << std::setw(14) << running_max.back() << std::setw(10)
               << std::setprecision(3) << seconds << std::setprecision(6) << "\n";
+    table << "| " << book_name(name) << " | " << two_digits(running_max[running_max.size() / 10]) << " | "
+          << two_digits(running_max.back()) << " |\n";
   };
   for (const ButcherTableau& t : {explicit_euler(), rk4()}) {
     const auto start = std::chrono::steady_clock::now();
@@ -345,6 +422,7 @@ void long_time_energy(Context& ctx) {
     add(m == SymplecticMethod::kStormerVerlet ? "Stormer-Verlet" : "symplectic Euler", run.times, qs, ps,
         seconds_since(start));
   }
+  ctx.result_table("energy", table.str());
   plot.save(ctx.out_path("ch04_energy.png"));
   std::cout << "  wrote " << ctx.out_path("ch04_energy.png") << "\n";
 
@@ -390,14 +468,23 @@ void stiffness(Context& ctx) {
   };
   std::cout << "  y' = -1000 (y - cos t) - sin t on [0, 1]; explicit Euler is stable for h <= 2/1000\n"
             << "       h    explicit Euler   implicit Euler   implicit midpoint\n";
+  std::ostringstream table;
+  table << "| h | explicit Euler | implicit Euler | implicit midpoint |\n|---|---|---|---|\n";
   for (double h : {0.0019, 0.0021, 0.005, 0.05, 0.25}) {
     const int64_t steps = std::llround(1.0 / h);
     const double t_end = steps * h;
-    std::cout << std::setw(8) << h << std::setw(17) << max_error(solve_fixed(explicit_euler(), f, Vec{1.0}, 0.0, t_end, steps))
-              << std::setw(17) << max_error(solve_implicit(ImplicitMethod::kImplicitEuler, f, Vec{1.0}, 0.0, t_end, steps))
-              << std::setw(20) << max_error(solve_implicit(ImplicitMethod::kImplicitMidpoint, f, Vec{1.0}, 0.0, t_end, steps))
-              << "\n";
+    const double explicit_error = max_error(solve_fixed(explicit_euler(), f, Vec{1.0}, 0.0, t_end, steps));
+    const double euler_error = max_error(solve_implicit(ImplicitMethod::kImplicitEuler, f, Vec{1.0}, 0.0, t_end, steps));
+    const double midpoint_error =
+        max_error(solve_implicit(ImplicitMethod::kImplicitMidpoint, f, Vec{1.0}, 0.0, t_end, steps));
+    std::cout << std::setw(8) << h << std::setw(17) << explicit_error << std::setw(17) << euler_error << std::setw(20)
+              << midpoint_error << "\n";
+    char h_text[32];
+    std::snprintf(h_text, sizeof h_text, "%g", h);
+    table << "| " << h_text << " | " << sci(explicit_error) << " | " << sci(euler_error) << " | " << sci(midpoint_error)
+          << " |\n";
   }
+  ctx.result_table("stiff", table.str());
   AdaptiveOptions o;
   o.rtol = 1e-4;
   o.atol = 1e-7;
@@ -413,12 +500,14 @@ void stiffness(Context& ctx) {
 }
 
 // ---- cell 7 ----
-void gradients_through_the_solver(Context&) {
+void gradients_through_the_solver(Context& ctx) {
   // y' = a y, y(0) = y0, so y(1) = y0 e^a and dy(1)/da = y0 e^a. The solver runs on Vars, so its
   // steps are recorded on the tape and backward() gives the gradient of the computed y(1).
   const double a_value = -0.7, y0_value = 1.5;
   std::cout << "  y' = a y, y0 = 1.5, a = -0.7: exact dy(1)/da = " << y0_value * std::exp(a_value) << "\n"
             << "  solver                           f evals   |dy/da - exact|\n";
+  std::ostringstream table;
+  table << "| solver | evaluations | \\|tape gradient − exact\\| |\n|---|---|---|\n";
   auto run = [&](const std::string& name, const std::function<Var(const OdeFunction<Var>&, const Var&)>& solve) {
     Var a(Tensor::from_vector({a_value}, {1}, DType::Float64), true);
     Var y0(Tensor::from_vector({y0_value}, {1}, DType::Float64));
@@ -428,8 +517,10 @@ void gradients_through_the_solver(Context&) {
       return mul(a, y);
     };
     backward(sum(solve(f, y0)));
+    const double error = std::fabs(a.grad().item() - y0_value * std::exp(a_value));
     std::cout << "  " << std::left << std::setw(32) << name << std::right << std::setw(8) << calls << std::setw(18)
-              << std::fabs(a.grad().item() - y0_value * std::exp(a_value)) << "\n";
+              << error << "\n";
+    table << "| " << book_name(name) << " | " << calls << " | " << sci(error) << " |\n";
   };
   for (int steps : {4, 16, 64})
     run("RK4, " + std::to_string(steps) + " steps", [&](const OdeFunction<Var>& f, const Var& y0) {
@@ -442,6 +533,7 @@ void gradients_through_the_solver(Context&) {
       o.atol = rtol * 1e-2;
       return solve_adaptive(dormand_prince(), f, y0, {0.0, 1.0}, o).last_state;
     });
+  ctx.result_table("gradients", table.str());
   std::cout << "  The gradient of the discrete solver converges to the exact sensitivity with the solver's\n"
                "  accuracy: backpropagation through the steps (chapter 5 adds the adjoint method).\n";
 }

@@ -10,6 +10,7 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -185,22 +186,50 @@ void euler_cell(Context& ctx) {
                "  still expansive for some pairs: cell 5 measures it.)\n";
 }
 
+// For the book's tables (ctx.result_table): at most `decimals` decimals without trailing zeros, a
+// real minus sign and no "-0": −1.207, 0.5, 1.393, 0.
+std::string plain(double v, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
+  std::string s(buffer);
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  if (s[0] == '-') s.replace(0, 1, "−");
+  return s;
+}
+
+// The method names as the book writes them (an en dash between two people's names).
+std::string book_name(std::string name) {
+  const size_t dash = name.find("Gauss-");
+  if (dash != std::string::npos) name.replace(dash + 5, 1, "–");
+  return name;
+}
+
 // ---- cell 4: B-stability and algebraic stability ----
-void algebraic_cell(Context&) {
+void algebraic_cell(Context& ctx) {
   std::cout << "  method               b >= 0   eigenvalues of M = BA + A^T B - b b^T        algebraically stable\n";
   std::vector<ButcherTableau> methods = {explicit_euler(), heun(), explicit_midpoint(), rk4(),
                                          implicit_euler_tableau(), implicit_midpoint_tableau(), gauss_legendre_2()};
+  std::ostringstream table;
+  table << "| method | b ≥ 0 | eigenvalues of M | algebraically stable |\n|---|---|---|---|\n";
   for (const ButcherTableau& t : methods) {
     const AlgebraicStability s = algebraic_stability(t);
-    std::string eig;
+    std::string eig, book_eig;
     for (double e : s.eigenvalues) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%+.4f ", std::abs(e) < 1e-14 ? 0.0 : e);
       eig += buf;
+      book_eig += (book_eig.empty() ? "" : ", ") + plain(e, 3);
     }
     std::printf("  %-20s %-8s %-45s %s\n", t.name.c_str(), s.weights_nonnegative ? "yes" : "no", eig.c_str(),
                 s.algebraically_stable ? "yes" : "no");
+    table << "| " << book_name(t.name) << " | " << (s.weights_nonnegative ? "yes" : "no") << " | " << book_eig << " | "
+          << (s.algebraically_stable ? "yes" : "no") << " |\n";
   }
+  ctx.result_table("algebraic", table.str());
   std::cout << "  Algebraic stability (b >= 0, M positive semidefinite) makes a method B-stable: contractive\n"
                "  for every dissipative f and EVERY step size. No explicit method qualifies (M_11 = -b_1^2 < 0\n"
                "  because a_11 = 0), so explicit methods need a step-size condition: circle contractivity.\n";
@@ -210,6 +239,9 @@ void algebraic_cell(Context&) {
 void circle_cell(Context& ctx) {
   std::cout << "  method               largest disk in the          radius of absolute         r used by the\n"
                "                       stability region (upper)     monotonicity (lower)       blocks\n";
+  std::ostringstream radii;
+  radii << "| method | largest disk (upper) | absolute monotonicity (lower) | r used by the blocks |\n"
+           "|---|---|---|---|\n";
   for (const ButcherTableau& t : {explicit_euler(), heun(), explicit_midpoint(), rk4()}) {
     const double upper = largest_stable_disk(t), lower = absolute_monotonicity_radius(t);
     // The blocks' radius is the tableau's (ode/butcher.h); (*) where it is not the circle radius.
@@ -217,7 +249,12 @@ void circle_cell(Context& ctx) {
     char used[32] = "-";
     if (r > 0) std::snprintf(used, sizeof used, r == t.circle_contractivity_radius ? "%g" : "%g (*)", r);
     std::printf("  %-20s %-28.4f %-26.4f %s\n", t.name.c_str(), upper, lower, used);
+    radii << "| " << book_name(t.name) << " | " << plain(upper, 3) << " | " << plain(lower, 3) << " | "
+          << (r <= 0 ? std::string("—")
+                     : plain(r, 3) + (r == t.circle_contractivity_radius ? " (exact)" : " (see below)"))
+          << " |\n";
   }
+  ctx.result_table("radii", radii.str());
   std::cout << "  (*) Sherry et al. use r = 1 for RK4; for the GENERAL circle condition its radius is the lower\n"
                "  bound 0. The gradient fields of the blocks are a narrower class, and the search below finds\n"
                "  no expansion at h L <= 2 for any of the three.\n";
@@ -252,6 +289,27 @@ void circle_cell(Context& ctx) {
   }
   for (size_t i = 0; i < zs.size(); ++i)
     std::printf("  %4.2f   %6.4f   %6.4f   %6.4f\n", zs[i], measured[0][i], measured[1][i], measured[2][i]);
+  {  // the book's table: the measured ratio at a few z
+    const Vec shown = {1.0, 2.0, 2.25, 2.5, 3.0, 3.5, 4.0};
+    std::ostringstream table;
+    table << "| z |";
+    for (double z : shown) table << " " << (z == std::round(z) ? plain(z, 0) + ".0" : plain(z, 2)) << " |";
+    table << "\n|---|";
+    for (size_t k = 0; k < shown.size(); ++k) table << "---|";
+    const char* names[3] = {"Euler", "Heun", "RK4"};
+    for (int m = 0; m < 3; ++m) {
+      table << "\n| " << names[m] << " |";
+      for (double z : shown) {
+        const size_t i = static_cast<size_t>(std::min_element(zs.begin(), zs.end(), [&](double a, double b) {
+                                               return std::abs(a - z) < std::abs(b - z);
+                                             }) - zs.begin());
+        char cell[32];
+        std::snprintf(cell, sizeof cell, " %.3f |", measured[m][i]);
+        table << cell;
+      }
+    }
+    ctx.result_table("circle", table.str() + "\n");
+  }
   plot.add("Euler", zs, measured[0], Marker::Circle).add("Heun", zs, measured[1], Marker::Square).add("RK4", zs, measured[2], Marker::Triangle);
   // The linear picture for comparison: on the scalar gradient field f(x) = -lambda x (V = lambda x^2/2)
   // one step multiplies by R(-h lambda), and so does the block on a piece where every unit is active

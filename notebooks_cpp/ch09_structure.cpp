@@ -52,31 +52,59 @@ std::vector<double> jacobian_singular_values(Module& net, const Tensor& x) {
   return singular_values(j);
 }
 
+// For the book's tables (ctx.result_table): n as subscript or superscript digits, "200" -> "₂₀₀".
+std::string script_digits(long long n, bool superscript) {
+  static const char* const sub[10] = {"₀", "₁", "₂", "₃", "₄", "₅", "₆", "₇", "₈", "₉"};
+  static const char* const sup[10] = {"⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"};
+  std::string digits = std::to_string(n < 0 ? -n : n), out = n < 0 ? (superscript ? "⁻" : "₋") : "";
+  for (char c : digits) out += (superscript ? sup : sub)[c - '0'];
+  return out;
+}
+
+// Two significant digits as the book writes singular values: 0.30, 3.4, 48, 6.9·10⁻³⁰.
+std::string two_digits(double v) {
+  char buffer[64];
+  if (v > 0 && std::isfinite(v) && (v < 1e-3 || v >= 1e4)) {
+    std::snprintf(buffer, sizeof buffer, "%.1e", v);
+    const std::string s(buffer);
+    const size_t e = s.find('e');
+    return s.substr(0, e) + "·10" + script_digits(std::stoll(s.substr(e + 1)), true);
+  }
+  if (v >= 10 || !(v > 0) || !std::isfinite(v)) {
+    std::snprintf(buffer, sizeof buffer, "%.0f", v);
+  } else {
+    const int decimals = std::max(0, 1 - static_cast<int>(std::floor(std::log10(v))));
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
+  }
+  return buffer;
+}
+
 // ---- cell 1: depth ----
 void depth_cell(Context& ctx) {
   const int64_t d = 16, max_depth = ctx.pick(48, 12);
   Generator g(ctx.seed + 1);
   struct Kind {
     std::string name;
+    std::string book_name;  // as the book's table writes it
     std::function<std::shared_ptr<Module>(Generator&)> make;  // one layer
   };
   const std::vector<Kind> kinds = {
-      {"tanh MLP x -> tanh(Wx + b)",
+      {"tanh MLP x -> tanh(Wx + b)", "tanh MLP x ↦ tanh(Wx + b)",
        [&](Generator& gen) {
          auto s = std::make_shared<Sequential>();
          s->add(std::make_shared<Linear>(d, d, true, gen, kF64));
          s->add(Tanh());
          return s;
        }},
-      {"non-expansive gradient step",
+      {"non-expansive gradient step", "non-expansive gradient step (chapter 7)",
        [&](Generator& gen) { return dense_gradient_step(d, d, GradientStepOptions{}, gen, kF64); }},
-      {"Hamiltonian (Verlet, 2 x 8)",
+      {"Hamiltonian (Verlet, 2 x 8)", "Hamiltonian block (Störmer–Verlet, 2 × 8)",
        [&](Generator& gen) {
          HamiltonianOptions o;
          o.step = 0.5;
          return std::make_shared<HamiltonianBlock>(MapGeometry::dense(d / 2, d / 2), o, gen, kF64);
        }},
-      {"H-DNN (symplectic Euler)",
+      {"H-DNN (symplectic Euler)", "H-DNN (symplectic Euler)",
        [&](Generator& gen) {
          HDNNOptions o;
          o.scheme = HDNNScheme::kSymplecticEuler;
@@ -90,6 +118,8 @@ void depth_cell(Context& ctx) {
   for (LinePlot* p : {&smallest, &largest}) p->x_label = "depth (layers)", p->log_y = true;
   const Tensor x = g.normal({1, d}, 0, 1, kF64);
   std::cout << "  depth " << max_depth << ", width 16, random weights (PyTorch's default initialisation):\n";
+  std::ostringstream table;
+  table << "| " << max_depth << " layers of | σ_min | σ_max |\n|---|---|---|\n";
   for (const Kind& kind : kinds) {
     Sequential net;
     std::vector<double> depths, lo, hi;
@@ -102,7 +132,9 @@ void depth_cell(Context& ctx) {
     smallest.add(kind.name, depths, lo, Marker::Circle);
     largest.add(kind.name, depths, hi, Marker::Circle);
     std::printf("    %-32s sigma_min %.3g   sigma_max %.3g\n", kind.name.c_str(), lo.back(), hi.back());
+    table << "| " << kind.book_name << " | " << two_digits(lo.back()) << " | " << two_digits(hi.back()) << " |\n";
   }
+  ctx.result_table("depth", table.str());
   Canvas canvas(2 * smallest.width, smallest.height);
   smallest.draw(canvas, 0, 0, smallest.width, smallest.height);
   largest.draw(canvas, smallest.width, 0, largest.width, largest.height);
@@ -178,6 +210,9 @@ void antisymmetric_cell(Context& ctx) {
   plot.log_y = true;
   const Tensor x0 = g.normal({1, d}, 0, 1, kF64);
   std::cout << "  ||x_k|| / ||x_0|| after " << depth << " layers (K = (W - W^T)/2 - gamma I, the same W):\n";
+  std::ostringstream head, row;
+  head << "| h, γ |";
+  row << "| ‖x" << script_digits(depth, false) << "‖/‖x₀‖ |";
   for (auto [h, gamma] : {std::pair<double, double>{0.1, 0.0}, {0.1, 0.05}, {0.5, 0.0}, {0.5, 0.05}}) {
     AntisymmetricOptions o;
     o.step = h;
@@ -199,7 +234,15 @@ void antisymmetric_cell(Context& ctx) {
     std::snprintf(label, sizeof label, "h %.1f, gamma %.2f", h, gamma);
     plot.add(label, ks, norms);
     std::printf("    %-18s %.4g\n", label, norms.back());
+    char cell[64];
+    std::snprintf(cell, sizeof cell, " %g, %g |", h, gamma);
+    head << cell;
+    // three digits, at most two decimals: 0.44, 1.19, 29.8, 3032
+    const double v = norms.back();
+    std::snprintf(cell, sizeof cell, v >= 100 ? " %.0f |" : v >= 10 ? " %.1f |" : " %.2f |", v);
+    row << cell;
   }
+  ctx.result_table("antisymmetric", head.str() + "\n|---|---|---|---|---|\n" + row.str());
   save_plot(plot, ctx, "ch09_antisymmetric.png");
   std::cout << "  Forward Euler multiplies each eigen-direction by |1 + h i mu| = sqrt(1 + h^2 mu^2) > 1: without\n"
                "  damping the norm creeps up with depth, faster for larger h; gamma > 0 pulls it back.\n";
