@@ -315,6 +315,11 @@ void train_cell(Context& ctx) {
   state.train_seconds = std::max(state.train_seconds, logged_training_seconds(state.result));
   SNN_CHECK(!state.result.diverged, "training diverged: ", state.result.message);
   state.trained = true;
+  {  // the count of an evaluation-mode forward pass: a model reloaded from its checkpoint has run none yet
+    NoGrad no_grad;
+    state.model->eval();
+    state.model->forward(Var(state.data.test.inputs.narrow(0, 0, 1)));
+  }
   std::cout << "  sub-steps per forward pass at the end (" << state.config.blocks << " blocks of T = 1): "
             << ch07::total_substeps(*state.model) << "\n";
   ctx.result("substeps.final", static_cast<double>(ch07::total_substeps(*state.model)), "%.0f");
