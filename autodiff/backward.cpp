@@ -46,6 +46,9 @@ void check_versions(const Node& node, const char* who) {
 // What one walk produces: gradients of leaves and of requested intermediate values.
 struct WalkResult {
   std::unordered_map<const VarImpl*, Var> grads;
+  // The leaves in `grads`, held: freeing the tape during the walk may drop the last other owner of
+  // a leaf made inside the loss (a detached state, a constant), and backward() reads it afterwards.
+  std::vector<std::shared_ptr<VarImpl>> leaves;
 };
 
 struct WalkSetup {
@@ -128,7 +131,9 @@ void walk_tape(const std::vector<Var>& roots, const std::vector<Var>& seeds, con
       add_into(n.pending_grad, g);
       return &n;
     }
-    add_into(result.grads[impl], g);
+    auto [entry, added] = result.grads.try_emplace(impl);
+    if (added) result.leaves.push_back(target.impl());
+    add_into(entry->second, g);
     return static_cast<Node*>(nullptr);
   };
   for (size_t k = 0; k < roots.size(); ++k) {

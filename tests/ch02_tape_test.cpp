@@ -56,6 +56,21 @@ TEST(Ch02Tape, BroadcastGradientIsSummedBackToTheInputShape) {
   EXPECT_DOUBLE_EQ(m.grad().value().at({1, 2}), 2.0);
 }
 
+// A leaf that only the graph owns (made inside a loss, like the dummy vector of a double-vjp) is
+// freed with the tape during backward(); backward() must not touch it afterwards (found by
+// AddressSanitizer in chapter 10's Jacobian penalty). The kept leaf's gradient is still right.
+TEST(Ch02Tape, BackwardSurvivesLeavesOwnedOnlyByTheGraph) {
+  Var kept = leaf({0.5, -2.0}, {2});
+  Var loss;
+  {
+    Var temporary = leaf({3.0, 4.0}, {2});  // requires grad, dropped at the end of this scope
+    loss = sum(kept * temporary);
+  }
+  backward(loss);
+  EXPECT_DOUBLE_EQ(kept.grad().value().at({0}), 3.0);
+  EXPECT_DOUBLE_EQ(kept.grad().value().at({1}), 4.0);
+}
+
 TEST(Ch02Tape, LeavesIntermediatesAndConstants) {
   Var x = leaf({1.0, 2.0}, {2});
   Var c = Var(Tensor::ones({2}, DType::Float64));  // a constant
