@@ -440,9 +440,17 @@ class ScopedChdir {
   std::filesystem::path saved_;
 };
 
+// Compared as canonical paths: the search drops a folder that another candidate already names
+// through a link (e.g. /tmp/shared -> /work/shared), keeping the first spelling.
 bool has_root(const std::vector<stablenn::DataRoot>& roots, const std::filesystem::path& path) {
-  for (const auto& r : roots)
-    if (std::filesystem::path(r.path) == path.lexically_normal()) return true;
+  std::error_code error;
+  const auto wanted = std::filesystem::weakly_canonical(path, error);
+  for (const auto& r : roots) {
+    std::error_code error2;
+    if (std::filesystem::path(r.path) == path.lexically_normal() ||
+        (!error && std::filesystem::weakly_canonical(r.path, error2) == wanted && !error2))
+      return true;
+  }
   return false;
 }
 
