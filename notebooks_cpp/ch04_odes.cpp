@@ -24,6 +24,7 @@
 
 using namespace stablenn;
 using stablenn::notebook::Cell;
+using stablenn::notebook::plain;
 using stablenn::notebook::Context;
 
 namespace {
@@ -71,21 +72,6 @@ std::string two_digits(double v) {
     std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
   }
   return buffer;
-}
-
-// At most `decimals` decimals without trailing zeros, a real minus sign, ∞ for infinity: 2, 2.7853, −0.27.
-std::string plain(double v, int decimals) {
-  if (std::isinf(v)) return v > 0 ? "∞" : "−∞";
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
-  std::string s(buffer);
-  if (s.find('.') != std::string::npos) {
-    while (s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
-  }
-  if (s == "-0") s = "0";
-  if (s[0] == '-') s.replace(0, 1, "−");
-  return s;
 }
 
 // Least-squares slope of log(error) against log(h) over the four smallest h with error in

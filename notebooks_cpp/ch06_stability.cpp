@@ -25,6 +25,7 @@
 
 using namespace stablenn;
 using stablenn::notebook::Cell;
+using stablenn::notebook::plain;
 using stablenn::notebook::Context;
 
 namespace {
@@ -186,21 +187,6 @@ void euler_cell(Context& ctx) {
                "  still expansive for some pairs: cell 5 measures it.)\n";
 }
 
-// For the book's tables (ctx.result_table): at most `decimals` decimals without trailing zeros, a
-// real minus sign and no "-0": −1.207, 0.5, 1.393, 0.
-std::string plain(double v, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
-  std::string s(buffer);
-  if (s.find('.') != std::string::npos) {
-    while (s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
-  }
-  if (s == "-0") s = "0";
-  if (s[0] == '-') s.replace(0, 1, "−");
-  return s;
-}
-
 // The method names as the book writes them (an en dash between two people's names).
 std::string book_name(std::string name) {
   const size_t dash = name.find("Gauss-");
@@ -289,27 +275,9 @@ void circle_cell(Context& ctx) {
   }
   for (size_t i = 0; i < zs.size(); ++i)
     std::printf("  %4.2f   %6.4f   %6.4f   %6.4f\n", zs[i], measured[0][i], measured[1][i], measured[2][i]);
-  {  // the book's table: the measured ratio at a few z
-    const Vec shown = {1.0, 2.0, 2.25, 2.5, 3.0, 3.5, 4.0};
-    std::ostringstream table;
-    table << "| z |";
-    for (double z : shown) table << " " << (z == std::round(z) ? plain(z, 0) + ".0" : plain(z, 2)) << " |";
-    table << "\n|---|";
-    for (size_t k = 0; k < shown.size(); ++k) table << "---|";
-    const char* names[3] = {"Euler", "Heun", "RK4"};
-    for (int m = 0; m < 3; ++m) {
-      table << "\n| " << names[m] << " |";
-      for (double z : shown) {
-        const size_t i = static_cast<size_t>(std::min_element(zs.begin(), zs.end(), [&](double a, double b) {
-                                               return std::abs(a - z) < std::abs(b - z);
-                                             }) - zs.begin());
-        char cell[32];
-        std::snprintf(cell, sizeof cell, " %.3f |", measured[m][i]);
-        table << cell;
-      }
-    }
-    ctx.result_table("circle", table.str() + "\n");
-  }
+  // the book's table: the measured ratio at a few z
+  ctx.result_table("circle", notebook::sampled_table(zs, {"Euler", "Heun", "RK4"}, measured,
+                                                     {1.0, 2.0, 2.25, 2.5, 3.0, 3.5, 4.0}, "%.3f") + "\n");
   plot.add("Euler", zs, measured[0], Marker::Circle).add("Heun", zs, measured[1], Marker::Square).add("RK4", zs, measured[2], Marker::Triangle);
   // The linear picture for comparison: on the scalar gradient field f(x) = -lambda x (V = lambda x^2/2)
   // one step multiplies by R(-h lambda), and so does the block on a piece where every unit is active

@@ -152,31 +152,9 @@ void step_size_cell(Context& ctx) {
   }
   for (size_t i = 0; i < zs.size(); ++i)
     std::printf("  %4.2f   %6.4f   %6.4f   %6.4f\n", zs[i], measured[0][i], measured[1][i], measured[2][i]);
-  {  // the book's table: the measured constant at a few z
-    const std::vector<double> shown = {1.0, 2.0, 2.25, 2.5, 3.0, 4.0};
-    std::ostringstream table;
-    table << "| z |";
-    for (double z : shown) {
-      char cell[32];
-      std::snprintf(cell, sizeof cell, z == std::round(z) ? " %.1f |" : " %g |", z);
-      table << cell;
-    }
-    table << "\n|---|";
-    for (size_t k = 0; k < shown.size(); ++k) table << "---|";
-    const char* names[3] = {"Euler", "Heun", "RK4"};
-    for (int m = 0; m < 3; ++m) {
-      table << "\n| " << names[m] << " |";
-      for (double z : shown) {
-        const size_t i = static_cast<size_t>(std::min_element(zs.begin(), zs.end(), [&](double a, double b) {
-                                               return std::abs(a - z) < std::abs(b - z);
-                                             }) - zs.begin());
-        char cell[32];
-        std::snprintf(cell, sizeof cell, " %.4g |", measured[m][i]);
-        table << cell;
-      }
-    }
-    ctx.result_table("step_size", table.str());
-  }
+  // the book's table: the measured constant at a few z
+  ctx.result_table("step_size", notebook::sampled_table(zs, {"Euler", "Heun", "RK4"}, measured,
+                                                        {1.0, 2.0, 2.25, 2.5, 3.0, 4.0}, "%.4g"));
   plot.add("Euler", zs, measured[0], Marker::Circle)
       .add("Heun", zs, measured[1], Marker::Square)
       .add("RK4", zs, measured[2], Marker::Triangle)

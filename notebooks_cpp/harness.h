@@ -75,6 +75,17 @@ struct Context {
 // Chapter 1: 1042 -> "1,042", as the book writes counts.
 std::string thousands(int64_t count);
 
+// Chapter 4: at most `decimals` decimals without trailing zeros, a real minus sign, no "-0" and ∞ for
+// infinity, as the book's tables write numbers: 2, 2.7853, −0.27.
+std::string plain(double v, int decimals);
+
+// Chapter 6: a Markdown table of curves sampled at `xs`, a row per curve (`names`), at the columns
+// `shown` (each the nearest sample), the cells printed with `cell_format` (e.g. "%.3f"):
+// "| z | 1.0 | 2.25 |\n|---|---|---|\n| Euler | 1.000 | 1.038 |" (no newline at the end).
+std::string sampled_table(const std::vector<double>& xs, const std::vector<std::string>& names,
+                          const std::vector<std::vector<double>>& curves, const std::vector<double>& shown,
+                          const char* cell_format);
+
 // Chapter 1: one cell of a chapter program.
 struct Cell {
   std::string title;

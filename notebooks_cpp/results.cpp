@@ -1,6 +1,8 @@
 // notebooks_cpp/results.cpp — Context::result* and the results file (chapter 1). See results.h.
 #include "notebooks_cpp/results.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -36,6 +38,45 @@ std::string thousands(int64_t count) {
   for (int at = static_cast<int>(digits.size()) - 3; at > 0; at -= 3)
     digits.insert(static_cast<size_t>(at), ",");
   return count < 0 ? "-" + digits : digits;
+}
+
+std::string plain(double v, int decimals) {
+  if (std::isinf(v)) return v > 0 ? "∞" : "−∞";
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
+  std::string s(buffer);
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  if (s[0] == '-') s.replace(0, 1, "−");
+  return s;
+}
+
+std::string sampled_table(const std::vector<double>& xs, const std::vector<std::string>& names,
+                          const std::vector<std::vector<double>>& curves, const std::vector<double>& shown,
+                          const char* cell_format) {
+  std::ostringstream table;
+  char cell[64];
+  table << "| z |";
+  for (double z : shown) {
+    std::snprintf(cell, sizeof cell, z == std::round(z) ? " %.1f |" : " %g |", z);
+    table << cell;
+  }
+  table << "\n|---|";
+  for (size_t k = 0; k < shown.size(); ++k) table << "---|";
+  for (size_t m = 0; m < names.size(); ++m) {
+    table << "\n| " << names[m] << " |";
+    for (double z : shown) {
+      const auto nearest = std::min_element(xs.begin(), xs.end(), [&](double a, double b) {
+        return std::abs(a - z) < std::abs(b - z);
+      });
+      std::snprintf(cell, sizeof cell, cell_format, curves[m][static_cast<size_t>(nearest - xs.begin())]);
+      table << " " << cell << " |";
+    }
+  }
+  return table.str();
 }
 
 void Context::result(const std::string& key, double value, const char* format) {
