@@ -1,24 +1,38 @@
 #!/usr/bin/env bash
-# bench/run.sh — builds stablenn (Release, build/), runs every benchmark build/bench/bench_<x> and its
-# PyTorch twin bench/bench_<x>.py, and prints a table of times and ratios (book/A-references.md §A.8).
+# bench/run.sh — builds stablenn (Release, build/), runs the benchmarks build/bench/bench_<x> and their
+# PyTorch twins bench/bench_<x>.py, prints a table of times and ratios per benchmark, and merges the
+# tables into OUT/bench_results.json, from which scripts/update_book.sh fills the book's
+# <!-- table bench.<x> --> markers (book/A-references.md §A.8).
 #
-#   bench/run.sh [--quick] [--threads N]      (default: 2 threads)
+#   bench/run.sh [--quick] [--threads N] [--out DIR] [--no-twins] [--build DIR] [NAME ...]
 #
-# Each side prints "BENCH <workload> <impl> <seconds>". Our benchmarks run with OMP_NUM_THREADS=N.
-# PyTorch runs twice, with torch.set_num_threads(1) and (N), and the faster time per workload is kept:
-# on 2 cores one intra-op thread is often PyTorch's best setting, and we compare against its best.
-# A ratio stablenn/reference below 1 means stablenn is faster.
+# NAME: only these benchmarks (e.g. `bench/run.sh node train`); default all. Each side prints
+# "BENCH <workload> <impl> <seconds>" (and "PEAKMEM <workload> <impl> <MiB>"). Our benchmarks run
+# with OMP_NUM_THREADS=N (default 2). PyTorch runs with torch.set_num_threads(1) and (N), and the
+# faster time per workload counts: on 2 cores one intra-op thread is often PyTorch's best setting,
+# and we compare against its best. A ratio stablenn/reference below 1 means stablenn is faster.
+# --no-twins runs our side only; --build DIR uses that build as it is (no setup, no build): the
+# test book_bench does `--quick --no-twins --build build` to check the book's bench markers.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 quick=()
 threads=2
+threads_default=(--threads-default)
+out="$ROOT/out"
+twins=1
+build=""
+names=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=(--quick) ;;
-    --threads) threads="$2"; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench/run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+    --threads) threads="${2:-}"; threads_default=(); shift ;;
+    --out) out="${2:-}"; shift ;;
+    --no-twins) twins=0 ;;
+    --build) build="${2:-}"; shift ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "bench/run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+    *) names+=("$1") ;;
   esac
   shift
 done
@@ -26,19 +40,32 @@ if ! [[ "$threads" =~ ^[1-9][0-9]*$ ]]; then
   echo "bench/run.sh: --threads expects a positive integer, got '$threads'" >&2
   exit 2
 fi
+[[ -n "$out" ]] || { echo "bench/run.sh: --out expects a folder" >&2; exit 2; }
 
-"$ROOT/scripts/setup.sh" --bench
+if [[ -z "$build" ]]; then
+  "$ROOT/scripts/setup.sh" --bench
+  build="$ROOT/build"
+fi
+[[ -x "$build/bench/report" ]] || { echo "bench/run.sh: $build/bench/report is not built" >&2; exit 2; }
+for name in "${names[@]}"; do
+  [[ -x "$build/bench/bench_$name" ]] ||
+    { echo "bench/run.sh: no benchmark '$name' ($build/bench/bench_$name is not built)" >&2; exit 2; }
+done
+mkdir -p "$out"
 export OMP_NUM_THREADS="$threads"
 PYTHON=/usr/bin/python3  # Debian's Python, the one python3-torch is installed for
 
+load="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || true)"  # quoted under the tables
 results="$(mktemp)"
 work="$(mktemp -d)"  # bench_robust_eval writes its models and images here; its twin reads them
 trap 'rm -f "$results"; rm -rf "$work"' EXIT
 cd "$ROOT"
 found=0
-for exe in build/bench/bench_*; do
+for exe in "$build"/bench/bench_*; do
   [[ -f "$exe" && -x "$exe" ]] || continue
   name="$(basename "$exe")"
+  short="${name#bench_}"
+  if [[ ${#names[@]} -gt 0 && " ${names[*]} " != *" $short "* ]]; then continue; fi
   found=1
   extra=()  # bench_robust_eval: C++ first, it writes the work folder; the twin evaluates the same
   if [[ "$name" == bench_robust_eval ]]; then  # models on the same images (the chapter's checkpoints
@@ -49,45 +76,25 @@ for exe in build/bench/bench_*; do
     fi
   fi
   echo "---- $name ${quick[*]} ${extra[*]} (OMP_NUM_THREADS=$threads)" >&2
-  "$exe" "${quick[@]}" "${extra[@]}" | tee /dev/stderr | grep '^BENCH ' | awk '{print $2, $3, $4, ""}' >>"$results"
+  # Lines for the report: "<bench> BENCH|PEAKMEM <workload> <impl> <value> <impl threads>".
+  "$exe" "${quick[@]}" "${extra[@]}" | tee /dev/stderr |
+    awk -v b="$short" '$1 == "BENCH" || $1 == "PEAKMEM" {print b, $1, $2, $3, $4, "-"}' >>"$results"
   extra=("${extra[@]:0:2}")  # the twin takes --work only
   twin="bench/$name.py"
-  if [[ -f "$twin" ]]; then
+  if [[ $twins -eq 1 && -f "$twin" ]]; then
     for torch_threads in $(printf '%s\n' 1 "$threads" | sort -un); do
       echo "---- $twin --threads $torch_threads ${quick[*]} ${extra[*]}" >&2
-      "$PYTHON" "$twin" --threads "$torch_threads" "${quick[@]}" "${extra[@]}" | tee /dev/stderr | grep '^BENCH ' |
-        awk -v t="$torch_threads" '{print $2, $3, $4, t}' >>"$results"
+      "$PYTHON" "$twin" --threads "$torch_threads" "${quick[@]}" "${extra[@]}" | tee /dev/stderr |
+        awk -v b="$short" -v t="$torch_threads" \
+          '$1 == "BENCH" || $1 == "PEAKMEM" {print b, $1, $2, $3, $4, ($3 == "pytorch" ? t : "-")}' >>"$results"
     done
   fi
 done
 if [[ $found -eq 0 ]]; then
-  echo "bench/run.sh: no benchmarks in build/bench/" >&2
+  echo "bench/run.sh: no benchmarks in $build/bench/" >&2
   exit 1
 fi
 
-# Table: one row per (workload, reference implementation); the fastest run of each kept.
-echo ""
-echo "stablenn benchmarks, $threads thread(s)${quick:+ (quick run)}"
-awk '
-  { key = $1 SUBSEP $2
-    if (!(key in best) || $3 < best[key]) { best[key] = $3; threads_of[key] = $4 }
-    if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1; if (length($1) > width) width = length($1) }
-    if ($2 != "stablenn" && !(key in listed)) { listed[key] = 1; refs[$1] = refs[$1] " " $2 } }
-  END {
-    if (width < 8) width = 8
-    dashes = sprintf("%*s", width, ""); gsub(/ /, "-", dashes)
-    row = "%-" width "s | %11s | %-26s | %s\n"
-    printf row, "workload", "stablenn s", "reference (impl) s", "ratio stablenn/reference"
-    printf "%s-+-%s-+-%s-+-%s\n", dashes, "-----------", "--------------------------", "------------------------"
-    for (i = 1; i <= n; ++i) {
-      w = order[i]; ours = (w SUBSEP "stablenn") in best ? best[w SUBSEP "stablenn"] : ""
-      split(substr(refs[w], 2), names, " ")
-      if (refs[w] == "") printf row, w, ours, "-", "-"
-      for (j = 1; j in names; ++j) {
-        ref = names[j]; key = w SUBSEP ref
-        label = ref (threads_of[key] != "" ? ", " threads_of[key] " thr" : "")
-        ratio = (ours != "" && best[key] > 0) ? sprintf("%.3f", ours / best[key]) : "-"
-        printf row, w, (ours == "" ? "-" : ours), sprintf("%.6f (%s)", best[key], label), ratio
-      }
-    }
-  }' "$results"
+# One table per benchmark, printed and merged into $out/bench_results.json (bench/report.cpp).
+"$build/bench/report" --lines "$results" --threads "$threads" "${threads_default[@]}" "${quick[@]}" \
+  --out "$out" ${load:+--load "$load"}

@@ -12,6 +12,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/sanitizer_env.sh"
 
 setup_args=()
+ctest_args=()
 build_dir="$ROOT/build"
 if [[ "${1:-}" == "--sanitize" ]]; then
   shift
@@ -28,7 +29,9 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   # The book tests (book_chNN) run each chapter program, then tools/update_book --check.
   setup_args+=(--target update_book)
   export_sanitizer_env
+  ctest_args+=(-LE bench)  # book_bench runs the benchmarks, which this build does not have
 fi
 "$ROOT/scripts/setup.sh" "${setup_args[@]}"
 jobs="$(nproc 2>/dev/null || echo 2)"
-ctest --test-dir "$build_dir" --output-on-failure --no-tests=error --timeout 300 -j "$jobs" "$@"
+ctest --test-dir "$build_dir" --output-on-failure --no-tests=error --timeout 300 -j "$jobs" \
+  "${ctest_args[@]}" "$@"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# scripts/update_book.sh — copies the chapter programs' numbers into the book (issue 16).
-# The book's quoted numbers sit between markers (tools/book_markers.h); this builds
-# tools/update_book.cpp and fills every marker of book/NN-*.md from DIR/chNN_results.json, which
-# the chapter programs write at the end of a run (default DIR: out).
+# scripts/update_book.sh — copies the chapter programs' and the benchmarks' numbers into the book
+# (issue 16). The book's quoted numbers sit between markers (tools/book_markers.h); this builds
+# tools/update_book.cpp and fills the markers of book/NN-*.md from DIR/chNN_results.json, which
+# the chapter programs write at the end of a run, and the bench.* markers from
+# DIR/bench_results.json, which bench/run.sh writes (default DIR: out).
 #
 #   build/notebooks_cpp/ch03_training --out out    # a full run at the default thread count
+#   bench/run.sh node                              # the benchmark tables (here: chapter 5's)
 #   scripts/update_book.sh [--out DIR] [--check] [book/03-training.md ...]
 #
-# Without book files, every chapter with a results file in DIR is updated. --check writes
-# nothing and only verifies that each marker has a result (ctest's book_chNN tests do this).
+# Without book files, every book with a results file in DIR is updated. --check writes
+# nothing and only verifies that each marker has a result (ctest's book_* tests do this).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="out"
@@ -20,7 +22,7 @@ while [[ $# -gt 0 ]]; do
       [[ $# -ge 2 ]] || { echo "update_book.sh: --out expects a folder" >&2; exit 2; }
       out="$2"; shift 2 ;;
     --check|--allow-smoke) tool_args+=("$1"); shift ;;
-    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) echo "update_book.sh: unknown flag '$1' (expected --out DIR, --check, --allow-smoke)" >&2; exit 2 ;;
     *) books+=("$1"); shift ;;
   esac
@@ -35,8 +37,14 @@ if [[ ${#books[@]} -eq 0 ]]; then
     number="$(basename "$results")"; number="${number:2:2}"
     for book in "$ROOT"/book/"$number"-*.md; do [[ -f "$book" ]] && books+=("$book"); done
   done
+  if [[ -f "$out/bench_results.json" ]]; then  # the books that quote a benchmark
+    while IFS= read -r book; do
+      [[ " ${books[*]:-} " == *" $book "* ]] || books+=("$book")
+    done < <(grep -l -- '<!-- [a-z]* bench\.' "$ROOT"/book/*.md)
+  fi
   if [[ ${#books[@]} -eq 0 ]]; then
-    echo "update_book.sh: no chNN_results.json in '$out' (run a chapter program with --out $out)" >&2
+    echo "update_book.sh: no chNN_results.json or bench_results.json in '$out' (run a chapter" \
+      "program or bench/run.sh with --out $out)" >&2
     exit 2
   fi
 fi

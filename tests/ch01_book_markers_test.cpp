@@ -31,9 +31,9 @@ std::string read_text(const std::string& path) {
 FillReport fill_fixture(const std::string& text, bool check_only) {
   const ChapterResults results = load_chapter_results(kFixtures, "ch07");
   return fill_markers(text, "07-fixture.md",
-                      [&](const std::string& chapter) -> const ChapterResults& {
+                      [&](const std::string& chapter) -> const ChapterResults* {
                         if (chapter != "ch07") throw stablenn::Error("no results for " + chapter);
-                        return results;
+                        return &results;
                       },
                       check_only);
 }
@@ -110,6 +110,44 @@ TEST(BookMarkers, MalformedMarkersAndMissingChaptersAreErrors) {
       "<!-- result ch03.loss -->1<!-- /result --> <!-- result ch03.acc -->2<!-- /result -->", false);
   ASSERT_EQ(other.errors.size(), 1u);
   EXPECT_NE(other.errors[0].find("no results for ch03"), std::string::npos);
+}
+
+// The benchmark tables (source "bench", bench/run.sh) sit beside the chapter's numbers: --only
+// picks one source and leaves the other's markers as they are; a source whose results are absent
+// (lookup returns nullptr: update_book without --check) is kept, not an error.
+TEST(BookMarkers, OnlyOneSourceAndAbsentSourcesAreLeftAlone) {
+  const ChapterResults chapter = load_chapter_results(kFixtures, "ch07");
+  ChapterResults bench;
+  bench.path = "out/bench_results.json";
+  bench.tables["node"] = "| workload | ratio |\n|---|---|\n| rk4 | 0.61 |";
+  const std::string text =
+      "<!-- result ch07.accuracy -->old<!-- /result -->\n<!-- table bench.node -->\nold\n<!-- /table -->\n";
+  auto with_bench = [&](const std::string& source) -> const ChapterResults* {
+    return source == "bench" ? &bench : &chapter;
+  };
+  const FillReport only_bench = fill_markers(text, "08.md", with_bench, false, "bench");
+  EXPECT_TRUE(only_bench.errors.empty());
+  EXPECT_EQ(only_bench.markers, 2);
+  EXPECT_EQ(only_bench.kept, 1);
+  EXPECT_EQ(only_bench.text,
+            "<!-- result ch07.accuracy -->old<!-- /result -->\n<!-- table bench.node -->\n"
+            "| workload | ratio |\n|---|---|\n| rk4 | 0.61 |\n<!-- /table -->\n");
+  const FillReport only_chapter = fill_markers(text, "08.md", with_bench, false, "ch07");
+  EXPECT_EQ(only_chapter.kept, 1);
+  EXPECT_EQ(only_chapter.text.substr(0, 50), "<!-- result ch07.accuracy -->91.7<!-- /result -->\n");
+
+  auto bench_absent = [&](const std::string& source) -> const ChapterResults* {
+    return source == "bench" ? nullptr : &chapter;
+  };
+  const FillReport absent = fill_markers(text, "08.md", bench_absent, false);
+  EXPECT_TRUE(absent.errors.empty());
+  EXPECT_EQ(absent.kept, 1);
+  EXPECT_NE(absent.text.find("<!-- table bench.node -->\nold\n<!-- /table -->"), std::string::npos);
+  // "bench" is the only source name besides chNN.
+  const FillReport unknown =
+      fill_markers("<!-- table benches.node -->\n<!-- /table -->", "08.md", with_bench, true);
+  ASSERT_EQ(unknown.errors.size(), 1u);
+  EXPECT_NE(unknown.errors[0].find("expected chapter.key"), std::string::npos);
 }
 
 TEST(BookMarkers, ResultsFileErrorsNameTheFile) {

@@ -62,8 +62,9 @@ int line_of(const std::string& text, size_t at) {
 ChapterResults load_chapter_results(const std::string& dir, const std::string& chapter) {
   ChapterResults out;
   out.path = dir + "/" + chapter + "_results.json";
-  SNN_CHECK(file_exists(out.path), out.path, ": no such file (run the chapter program with --out ",
-            dir, " first)");
+  SNN_CHECK(file_exists(out.path), out.path, ": no such file (run ",
+            chapter == "bench" ? "bench/run.sh" : "the chapter program", " with --out ", dir,
+            " first)");
   const std::vector<uint8_t> bytes = read_file_raw(out.path, uint64_t(16) << 20);
   Json root;
   try {
@@ -81,8 +82,8 @@ ChapterResults load_chapter_results(const std::string& dir, const std::string& c
 }
 
 FillReport fill_markers(const std::string& text, const std::string& file,
-                        const std::function<const ChapterResults&(const std::string&)>& lookup,
-                        bool check_only) {
+                        const std::function<const ChapterResults*(const std::string&)>& lookup,
+                        bool check_only, const std::string& only) {
   FillReport report;
   std::string& out = report.text;
   std::set<std::string> unavailable;  // chapters without results: reported at their first marker
@@ -116,14 +117,15 @@ FillReport fill_markers(const std::string& text, const std::string& file,
     const std::string current = text.substr(body, close - body);
     out.append(text, pos, body - pos);
     pos = close;  // the closing marker is copied with the text that follows
-    // chNN for a run, chNN.key for a result or table.
+    // chNN for a run, chNN.key for a result or table; "bench" is the benchmarks' results file.
     const size_t dot = id.find('.');
     const std::string chapter = kind == "run" ? id : id.substr(0, dot);
     const std::string key = kind == "run" || dot == std::string::npos ? "" : id.substr(dot + 1);
-    const bool id_ok = chapter.size() == 4 && chapter.rfind("ch", 0) == 0 &&
-                       std::isdigit(static_cast<unsigned char>(chapter[2])) &&
-                       std::isdigit(static_cast<unsigned char>(chapter[3])) &&
-                       (kind == "run" ? dot == std::string::npos : !key.empty());
+    const bool chapter_ok = chapter == "bench" ||
+                            (chapter.size() == 4 && chapter.rfind("ch", 0) == 0 &&
+                             std::isdigit(static_cast<unsigned char>(chapter[2])) &&
+                             std::isdigit(static_cast<unsigned char>(chapter[3])));
+    const bool id_ok = chapter_ok && (kind == "run" ? dot == std::string::npos : !key.empty());
     if (!id_ok) {
       report.errors.push_back(where + shown + ": expected " +
                               (kind == "run" ? "a chapter, e.g. <!-- run ch03 -->"
@@ -131,9 +133,15 @@ FillReport fill_markers(const std::string& text, const std::string& file,
       out += current;
       continue;
     }
+    if (!only.empty() && chapter != only) {  // another source's marker: not this call's business
+      ++report.kept;
+      out += current;
+      continue;
+    }
     const ChapterResults* results = nullptr;
     try {
-      if (!unavailable.count(chapter)) results = &lookup(chapter);
+      if (!unavailable.count(chapter)) results = lookup(chapter);
+      if (!results) ++report.kept;
     } catch (const std::exception& e) {
       report.errors.push_back(where + shown + ": " + e.what());
       unavailable.insert(chapter);

@@ -1,16 +1,19 @@
 // tools/update_book.cpp — fills the book's result markers from the chapter programs' results files
-// (chapter 1; tools/book_markers.h). scripts/update_book.sh builds and calls it.
+// and bench/run.sh's (chapter 1; tools/book_markers.h). scripts/update_book.sh builds and calls it.
 //
-//   update_book --results DIR [--check] [--allow-smoke] FILE.md...
+//   update_book --results DIR [--check] [--allow-smoke] [--only SOURCE] FILE.md...
 //
-// Without --check each FILE.md is rewritten (atomically) when a marker's content differs. The book
-// quotes full runs at the default thread count, so results of a --smoke run or of a run with
-// --threads are refused unless --allow-smoke / --check. With --check nothing is written: every
-// marker must have its result (CI runs this on --smoke results). Exit status 0 when all is well,
-// 1 when a marker has no result or a file cannot be read or written, 2 on bad flags.
+// Without --check each FILE.md is rewritten (atomically) when a marker's content differs; markers
+// whose results file is not in DIR (no chNN_results.json, no bench_results.json) stay as they are,
+// with a note. The book quotes full runs at the default thread count, so results of a --smoke
+// (--quick) run or of a run with --threads are refused unless --allow-smoke / --check. With --check
+// nothing is written and every marker must have its result (CI runs this on --smoke results).
+// --only ch03 / --only bench: only that source's markers. Exit status 0 when all is well, 1 when a
+// marker has no result or a file cannot be read or written, 2 on bad flags.
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "core/error.h"
 #include "io/args.h"
@@ -20,7 +23,7 @@
 using namespace stablenn;
 
 int main(int argc, char** argv) {
-  std::string results_dir;
+  std::string results_dir, only;
   bool check = false, allow_smoke = false;
   std::vector<std::string> files;
   try {
@@ -30,6 +33,9 @@ int main(int argc, char** argv) {
         check = true;
       } else if (arg == "--allow-smoke") {
         allow_smoke = true;
+      } else if (arg == "--only") {
+        if (i + 1 >= argc) throw args::UsageError("--only expects a source, e.g. ch03 or bench");
+        only = argv[++i];
       } else if (arg == "--results") {
         if (i + 1 >= argc) throw args::UsageError("--results expects a folder of chNN_results.json files");
         results_dir = argv[++i];
@@ -43,15 +49,21 @@ int main(int argc, char** argv) {
     if (files.empty()) throw args::UsageError("no book files given (e.g. book/03-training.md)");
   } catch (const args::UsageError& e) {
     std::cerr << "update_book: " << e.what()
-              << "\nusage: update_book --results DIR [--check] [--allow-smoke] FILE.md...\n";
+              << "\nusage: update_book --results DIR [--check] [--allow-smoke] [--only SOURCE] "
+                 "FILE.md...\n";
     return 2;
   }
 
   // Each chapter's results file is read once, on first use; a file that failed stays failed.
   std::map<std::string, std::unique_ptr<book::ChapterResults>> loaded;
   std::map<std::string, std::string> failed;
-  auto lookup = [&](const std::string& chapter) -> const book::ChapterResults& {
+  std::set<std::string> absent;  // sources without a results file (allowed without --check)
+  auto lookup = [&](const std::string& chapter) -> const book::ChapterResults* {
     if (failed.count(chapter)) throw Error(failed[chapter]);
+    if (!check && !file_exists(results_dir + "/" + chapter + "_results.json")) {
+      absent.insert(chapter);
+      return nullptr;
+    }
     auto& slot = loaded[chapter];
     if (!slot) {
       try {
@@ -70,7 +82,7 @@ int main(int argc, char** argv) {
         throw;
       }
     }
-    return *slot;
+    return slot.get();
   };
 
   int status = 0;
@@ -78,7 +90,7 @@ int main(int argc, char** argv) {
     try {
       const std::vector<uint8_t> bytes = read_file_raw(file, uint64_t(16) << 20);
       const std::string text(bytes.begin(), bytes.end());
-      book::FillReport report = book::fill_markers(text, file, lookup, check);
+      book::FillReport report = book::fill_markers(text, file, lookup, check, only);
       for (const std::string& error : report.errors) std::cerr << error << "\n";
       if (!report.errors.empty()) status = 1;
       if (check) {
@@ -87,12 +99,18 @@ int main(int argc, char** argv) {
       } else {
         if (report.text != text) write_file_atomic(file, report.text);
         std::cout << file << ": " << report.markers << " markers, " << report.changed
-                  << " updated\n";
+                  << " updated" << (report.kept ? ", " + std::to_string(report.kept) + " left as they are" : "")
+                  << "\n";
       }
     } catch (const std::exception& e) {
       std::cerr << file << ": " << e.what() << "\n";
       status = 1;
     }
   }
+  for (const std::string& source : absent)
+    std::cerr << "note: no " << results_dir << "/" << source << "_results.json: the book's "
+              << source << " markers were left as they are (run "
+              << (source == "bench" ? "bench/run.sh" : "the chapter program") << " with --out "
+              << results_dir << " to update them)\n";
   return status;
 }
