@@ -3,6 +3,7 @@
 // dual-weighted-residual estimate of each layer's share of the error in the goal, and layers inserted
 // where it says (Hintermüller, Hinze, Korolev 2026; the details here are a derivation).
 // Read along in book/11-adaptivity.md. Run: build/notebooks_cpp/ch11_adaptivity [--step] [--smoke]
+// [--cell N] [--retrain]; the trained networks are kept in --out and reused (continued when stopped).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
