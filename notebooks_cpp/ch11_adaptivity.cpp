@@ -11,6 +11,7 @@
 #include <iostream>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -218,9 +219,11 @@ std::string set_config(const Context& ctx, const std::string& name) {
   return buf;
 }
 
-// The networks an earlier run saved in `path`, or none: when there is no file, under --retrain, or
-// when the file does not fit these settings (then training starts afresh; each case is said).
-std::vector<ControlSnapshot> saved_run(const Context& ctx, const std::string& path) {
+// The networks an earlier run saved in `path` (and the one it was training when it stopped, when
+// `unfinished` is given), or none: when there is no file, under --retrain, or when the file does not
+// fit these settings (then training starts afresh; each case is said).
+std::vector<ControlSnapshot> saved_run(const Context& ctx, const std::string& path,
+                                       std::optional<ControlTraining>* unfinished = nullptr) {
   const std::string where = std::filesystem::absolute(path).string();
   if (!std::filesystem::exists(path)) {
     notebook::notice("  (no checkpoint at " + where + " yet: training)");
@@ -231,15 +234,21 @@ std::vector<ControlSnapshot> saved_run(const Context& ctx, const std::string& pa
     return {};
   }
   try {
-    std::vector<ControlSnapshot> saved = load_control_run(path);
-    for (const ControlSnapshot& s : saved)
-      SNN_CHECK(s.model.dim == state.settings.dim && s.model.outputs == 2 && s.model.layers() == s.cycle.layers &&
-                    s.model.layers() <= state.settings.max_layers,
-                path, ": a network of ", s.model.layers(), " layers in dimension ", s.model.dim,
-                " does not belong to these settings");
+    std::vector<ControlSnapshot> saved = load_control_run(path, nullptr, unfinished);
+    const auto check = [&](const ControlledOde& m) {
+      SNN_CHECK(m.dim == state.settings.dim && m.outputs == 2 && m.layers() <= state.settings.max_layers, path,
+                ": a network of ", m.layers(), " layers in dimension ", m.dim, " does not belong to these settings");
+    };
+    for (const ControlSnapshot& s : saved) {
+      check(s.model);
+      SNN_CHECK(s.model.layers() == s.cycle.layers, path, ": a record of ", s.cycle.layers, " layers holds a network of ",
+                s.model.layers());
+    }
+    if (unfinished && *unfinished) check((*unfinished)->model);
     return saved;
   } catch (const Error& e) {
     notebook::notice("  (" + where + " does not fit: " + e.what() + "; training afresh)");
+    if (unfinished) unfinished->reset();
     return {};
   }
 }
@@ -279,34 +288,54 @@ std::vector<ControlSnapshot> refinement_run(const Context& ctx, const std::strin
   return done;
 }
 
-// The fixed-depth networks 1, 2, 4, ... max_layers, each trained from scratch for `iterations`: saved
-// in `path` after each one, so a stopped run goes on with the next depth.
+// The fixed-depth networks 1, 2, 4, ... max_layers, each trained from scratch for `training.iterations`
+// in pieces of `piece` iterations: saved in `path` after each piece, so a stopped run goes on where it
+// was, bit for bit (pieces of train_controls continue exactly: train/control_descent.h).
 std::vector<ControlSnapshot> fixed_depth_runs(const Context& ctx, const std::string& path, const ControlSamples& train,
-                                              const DescentOptions& training) {
+                                              const DescentOptions& training, int64_t piece) {
   const Settings& st = state.settings;
-  std::vector<ControlSnapshot> done = saved_run(ctx, path);
+  std::optional<ControlTraining> unfinished;
+  std::vector<ControlSnapshot> done = saved_run(ctx, path, &unfinished);
   int64_t depths = 0;
   for (int64_t layers = 1; layers <= st.max_layers; layers *= 2) ++depths;
   const std::string where = std::filesystem::absolute(path).string();
-  if (static_cast<int64_t>(done.size()) > depths) {
-    notebook::notice("  (" + where + " holds more networks than these settings train; training afresh)");
-    done.clear();
+  const int64_t next_layers = int64_t{1} << done.size();
+  if (static_cast<int64_t>(done.size()) > depths ||
+      (unfinished && (unfinished->model.layers() != next_layers || unfinished->iterations_done >= training.iterations))) {
+    notebook::notice("  (" + where + " holds other networks than these settings train; training afresh)");
+    done.clear(), unfinished.reset();
   } else if (static_cast<int64_t>(done.size()) == depths) {
     notebook::notice("  (reusing " + where + ": the " + std::to_string(depths) +
                      " fixed-depth networks an earlier run saved; --retrain trains again)");
-  } else if (!done.empty()) {
-    notebook::notice("  (resuming after the " + std::to_string(done.size()) + " fixed-depth networks saved in " +
-                     where + ")");
+  } else if (!done.empty() || unfinished) {
+    notebook::notice("  (resuming after " + std::to_string(done.size()) + " fixed-depth networks" +
+                     (unfinished ? " and " + std::to_string(unfinished->iterations_done) + " iterations of the next" : "") +
+                     ", saved in " + where + ")");
   }
   for (int64_t layers = int64_t{1} << done.size(); layers <= st.max_layers; layers *= 2) {
-    Generator g(ctx.seed + 7);
+    ControlTraining t;
+    if (unfinished) {
+      t = std::move(*unfinished);
+      unfinished.reset();
+    } else {
+      Generator g(ctx.seed + 7);
+      t.model = make_controlled_ode(st.dim, 2, layers, st.final_time, FieldActivation::kTanh, g);
+    }
+    GoalValue final_goal;
+    while (t.iterations_done < training.iterations) {
+      DescentOptions part = training;
+      part.iterations = std::min(piece, training.iterations - t.iterations_done);
+      const DescentResult dr = train_controls(t.model, train, state.goal, part, t.state);
+      t.iterations_done += part.iterations;
+      t.layer_passes += dr.layer_passes;
+      final_goal = dr.final_goal;
+      if (t.iterations_done < training.iterations) save_control_run(path, done, {}, &t);
+    }
     ControlSnapshot s;
-    s.model = make_controlled_ode(st.dim, 2, layers, st.final_time, FieldActivation::kTanh, g);
-    DescentState ds;
-    const DescentResult dr = train_controls(s.model, train, state.goal, training, ds);
+    s.model = t.model;
     s.cycle.layers = layers;
-    s.cycle.goal = dr.final_goal;
-    s.cycle.layer_passes = s.cycle.total_layer_passes = dr.layer_passes;
+    s.cycle.goal = final_goal;
+    s.cycle.layer_passes = s.cycle.total_layer_passes = t.layer_passes;
     done.push_back(s);
     save_control_run(path, done);
   }
@@ -365,7 +394,7 @@ void run_set(Context& ctx, const std::string& name) {
   d.iterations = total_iterations;
   const std::string fixed_path = notebook::checkpoint_for(
       ctx, "ch11_" + name + "_fixed", config + " fixed_iterations " + std::to_string(total_iterations));
-  for (const ControlSnapshot& s : fixed_depth_runs(ctx, fixed_path, train, d))
+  for (const ControlSnapshot& s : fixed_depth_runs(ctx, fixed_path, train, d, st.iterations))
     r.fixed.push_back(outcome_of(s.model, train, test, s.cycle.layer_passes));
 
   // Report.

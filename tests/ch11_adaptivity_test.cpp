@@ -505,6 +505,56 @@ TEST(Ch11Checkpoint, ContinuedRunEqualsAnUninterruptedOne) {
   }
 }
 
+// Training in pieces, the unfinished state saved to a file and read back between them, ends where one
+// uninterrupted call does, bit for bit: what lets the chapter continue a fixed-depth network.
+TEST(Ch11Checkpoint, UnfinishedTrainingSavedAndContinuedEqualsOneCall) {
+  const std::string path = (fresh_folder("ch11_unfinished") / "run.safetensors").string();
+  for (ControlOptimizer method : {ControlOptimizer::kArmijoDescent, ControlOptimizer::kAdam}) {
+    SmallRun r = small_run(method);
+    DescentOptions d = r.options.training;
+    d.iterations = 30;
+    ControlledOde straight = small_start();
+    DescentState straight_state;
+    const DescentResult one = train_controls(straight, r.samples, r.goal, d, straight_state);
+
+    ControlTraining t;
+    t.model = small_start();
+    ControlSnapshot finished{small_start(), AdaptiveCycle()};  // an entry before it, as in the chapter
+    finished.cycle.layers = finished.model.layers();
+    GoalValue last;
+    for (int64_t piece : {7, 13, 10}) {
+      if (t.iterations_done > 0) {  // a new process: only the file is left
+        std::optional<ControlTraining> back;
+        const std::vector<ControlSnapshot> entries = load_control_run(path, nullptr, &back);
+        ASSERT_EQ(entries.size(), 1u);
+        ASSERT_TRUE(back.has_value());
+        EXPECT_EQ(back->iterations_done, t.iterations_done);
+        EXPECT_EQ(back->state.m, t.state.m);
+        EXPECT_EQ(back->state.v, t.state.v);
+        EXPECT_EQ(back->state.t, t.state.t);
+        EXPECT_EQ(back->state.step, t.state.step);
+        t = *back;
+      }
+      DescentOptions part = d;
+      part.iterations = piece;
+      const DescentResult dr = train_controls(t.model, r.samples, r.goal, part, t.state);
+      t.iterations_done += piece;
+      t.layer_passes += dr.layer_passes;
+      last = dr.final_goal;
+      save_control_run(path, {finished}, {}, &t);
+    }
+    EXPECT_EQ(t.model.controls, straight.controls);
+    EXPECT_EQ(t.model.head, straight.head);
+    EXPECT_EQ(t.layer_passes, one.layer_passes);
+    EXPECT_EQ(last.total(), one.final_goal.total());
+    // A file without an unfinished training says so.
+    save_control_run(path, {finished});
+    std::optional<ControlTraining> none = t;
+    load_control_run(path, nullptr, &none);
+    EXPECT_FALSE(none.has_value());
+  }
+}
+
 // ---- the chapter program: --cell N reuses the checkpoints, a stopped run continues ----
 
 namespace {
