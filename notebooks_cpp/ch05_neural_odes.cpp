@@ -3,10 +3,10 @@
 // classifier for the two spirals trained both ways, and the trajectories of the points.
 // Read along in book/05-neural-odes.md. Run: build/notebooks_cpp/ch05_neural_odes [--step] [--smoke]
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -27,6 +27,7 @@
 #include "train/checkpoint.h"
 #include "train/optim.h"
 #include "notebooks_cpp/ch05_model.h"
+#include "notebooks_cpp/ch05_training.h"
 #include "notebooks_cpp/harness.h"
 
 using namespace stablenn;
@@ -34,10 +35,6 @@ using stablenn::notebook::Cell;
 using stablenn::notebook::Context;
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 double max_abs_difference(const Tensor& a, const Tensor& b) {
   const std::vector<double> x = a.to_vector(), y = b.to_vector();
@@ -211,81 +208,65 @@ void compare_gradients(Context& ctx) {
 }
 
 // ---- cell 4 ----
-// A number train() stored with its checkpoint; a missing or malformed one makes the file "not fit".
-double stored_number(const CheckpointMetadata& meta, const std::string& key, const std::string& path) {
-  const auto it = meta.find(key);
-  SNN_CHECK(it != meta.end(), path, " has no '", key, "' entry");
-  char* end = nullptr;
-  const double value = std::strtod(it->second.c_str(), &end);
-  SNN_CHECK(!it->second.empty() && *end == '\0' && std::isfinite(value), path, ": '", key,
-            "' is not a number: '", it->second, "'");
-  return value;
-}
-
 // Trains one model, or loads it and the numbers of the run that trained it (time, evaluations, graph
 // memory) from the checkpoint that run wrote, so that a later cell run alone (--cell 5) does not train
-// again. --retrain trains again.
+// again. The checkpoint is written every 50 steps, so a run stopped by Ctrl-C continues from its last
+// save and ends as an uninterrupted run would (ch05_training.h). --retrain trains again.
 Run train(Context& ctx, const std::string& name, const NeuralOdeOptions& options) {
   Run run;
   run.name = name;
-  const int64_t steps = ctx.pick(500, 15);
+  const int64_t steps = ctx.pick(500, 15), save_every = ctx.pick(50, 5);
+  std::unique_ptr<Adam> optimizer;
   const auto fresh_model = [&] {
     Generator init(ctx.seed + 40);  // the same initial weights for every method
     run.model = std::make_shared<SpiralOdeClassifier>(2, 32, options, init);
+    optimizer = std::make_unique<Adam>(run.model->parameters(), 1e-2);
   };
   fresh_model();
   std::ostringstream config;
   config << name << " train " << state.train.size() << " steps " << steps << " lr 0.01 width 32 seed " << ctx.seed;
   const std::string path = notebook::checkpoint_for(ctx, "ch05_model", config.str());
-  bool loaded = false;
-  if (file_exists(path) && !ctx.has_flag("retrain")) {
+  const std::string where = std::filesystem::absolute(path).string();
+  SpiralRun progress;
+  if (!file_exists(path)) {
+    notebook::notice("  (no checkpoint at " + where + " yet: training " + std::to_string(steps) + " steps)");
+  } else if (ctx.has_flag("retrain")) {
+    notebook::notice("  (--retrain: training again, replacing " + where + ")");
+  } else {
     try {
-      const CheckpointMetadata meta = load_checkpoint(path, *run.model);
-      run.seconds = stored_number(meta, "seconds", path);
-      run.loss = stored_number(meta, "loss", path);
-      run.graph_mib = stored_number(meta, "graph_mib", path);
-      run.forward_nfe = checkpoint_integer(meta, "forward_nfe", path, 0, 1 << 30);
-      run.backward_nfe = checkpoint_integer(meta, "backward_nfe", path, 0, 1 << 30);
-      loaded = true;
-      notebook::notice("  (using the model saved in " + path + " by an earlier run; --retrain trains again)");
+      progress = load_spiral_run(path, *run.model, *optimizer);
+      SNN_CHECK(progress.step <= steps, path, " holds ", progress.step, " steps, more than the ", steps, " of this run");
+      if (progress.step == steps)
+        notebook::notice("  (using the model saved in " + where + " by an earlier run; --retrain trains again)");
+      else
+        notebook::notice("  (resuming the run stopped after step " + std::to_string(progress.step) + " of " +
+                         std::to_string(steps) + ", saved in " + where + ")");
     } catch (const Error& e) {
-      notebook::notice("  (" + path + " does not fit: " + e.what() + "; training afresh)");
+      notebook::notice("  (" + where + " does not fit: " + e.what() + "; training afresh)");
       fresh_model();
+      progress = SpiralRun();
     }
-  } else if (!ctx.has_flag("retrain")) {
-    notebook::notice("  (no checkpoint at " + path + " yet: training " + std::to_string(steps) + " steps)");
   }
   SpiralOdeClassifier& model = *run.model;
+  const bool loaded = progress.step == steps;
   if (!loaded) {
-    Adam optimizer(model.parameters(), 1e-2);
-    const Var x(state.train.inputs);
-    const auto start = std::chrono::steady_clock::now();
-    for (int64_t step = 1; step <= steps; ++step) {
-      optimizer.zero_grad();
-      const Var loss = cross_entropy(model(x), state.train.labels);
-      if (step == 1) run.graph_mib = graph_mib();
-      backward(loss);
-      optimizer.step();
-      run.forward_nfe += model.block->stats().forward_evaluations;
-      run.backward_nfe += model.block->stats().backward_evaluations;
-      run.loss = loss.item();
-      if (step % std::max<int64_t>(1, steps / 5) == 0 || step == steps)
-        std::cout << "    step " << std::setw(4) << step << "  loss " << std::fixed << std::setprecision(4) << run.loss
-                  << "\n" << std::flush;
-    }
-    run.seconds = seconds_since(start);
-    run.forward_nfe /= steps;
-    run.backward_nfe /= steps;
-    const auto exact = [](double v) {  // round-trips the double
-      std::ostringstream os;
-      os << std::setprecision(17) << v;
-      return os.str();
+    SpiralTrainingHooks hooks;
+    hooks.after_forward = [](int64_t step, SpiralRun& r) {
+      if (step == 1) r.graph_mib = graph_mib();
     };
-    save_checkpoint(path, model, nullptr,
-                    {{"seconds", exact(run.seconds)}, {"loss", exact(run.loss)}, {"graph_mib", exact(run.graph_mib)},
-                     {"forward_nfe", std::to_string(run.forward_nfe)},
-                     {"backward_nfe", std::to_string(run.backward_nfe)}});
+    hooks.after_step = [&](int64_t step, const SpiralRun& r) {
+      if (step % std::max<int64_t>(1, steps / 5) == 0 || step == steps)
+        std::cout << "    step " << std::setw(4) << step << "  loss " << std::fixed << std::setprecision(4) << r.loss
+                  << "\n" << std::flush;
+    };
+    progress = train_spiral_classifier(model, *optimizer, state.train.inputs, state.train.labels, steps, progress,
+                                       path, save_every, hooks);
   }
+  run.seconds = progress.seconds;
+  run.loss = progress.loss;
+  run.graph_mib = progress.graph_mib;
+  run.forward_nfe = progress.forward_evaluations / steps;
+  run.backward_nfe = progress.backward_evaluations / steps;
   NoGrad no_grad;
   model.eval();
   run.accuracy = accuracy(model(Var(state.test.inputs)).value(), state.test.labels);

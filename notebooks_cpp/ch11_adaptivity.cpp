@@ -3,12 +3,15 @@
 // dual-weighted-residual estimate of each layer's share of the error in the goal, and layers inserted
 // where it says (Hintermüller, Hinze, Korolev 2026; the details here are a derivation).
 // Read along in book/11-adaptivity.md. Run: build/notebooks_cpp/ch11_adaptivity [--step] [--smoke]
+// [--cell N] [--retrain]; the trained networks are kept in --out and reused (continued when stopped).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,6 +20,7 @@
 #include "plot/plot.h"
 #include "plot/scatter_plot.h"
 #include "train/adaptive_refinement.h"
+#include "train/control_checkpoint.h"
 #include "notebooks_cpp/harness.h"
 
 using namespace stablenn;
@@ -200,6 +204,144 @@ void effectivity_range(const SetResult& r, double& lo, double& hi) {
   if (lo > hi) lo = hi = 0;
 }
 
+// Everything that changes a set's trained networks, for the names of their checkpoints.
+std::string set_config(const Context& ctx, const std::string& name) {
+  const Settings& st = state.settings;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "set %s seed %llu smoke %d dim %lld train %lld test %lld iterations %lld max_layers %lld "
+                "start_layers %lld optimizer %s lr %.17g T %.17g fraction %.17g tolerance %.17g lambda %.17g",
+                name.c_str(), static_cast<unsigned long long>(ctx.seed), ctx.smoke ? 1 : 0,
+                static_cast<long long>(st.dim), static_cast<long long>(st.train_size), static_cast<long long>(st.test_size),
+                static_cast<long long>(st.iterations), static_cast<long long>(st.max_layers),
+                static_cast<long long>(st.start_layers), st.adam ? "adam" : "armijo", st.lr, st.final_time, st.fraction,
+                st.tolerance, state.goal.l2);
+  return buf;
+}
+
+// The networks an earlier run saved in `path` (and the one it was training when it stopped, when
+// `unfinished` is given), or none: when there is no file, under --retrain, or when the file does not
+// fit these settings (then training starts afresh; each case is said).
+std::vector<ControlSnapshot> saved_run(const Context& ctx, const std::string& path,
+                                       std::optional<ControlTraining>* unfinished = nullptr) {
+  const std::string where = std::filesystem::absolute(path).string();
+  if (!std::filesystem::exists(path)) {
+    notebook::notice("  (no checkpoint at " + where + " yet: training)");
+    return {};
+  }
+  if (ctx.has_flag("retrain")) {
+    notebook::notice("  (--retrain: training again, replacing " + where + ")");
+    return {};
+  }
+  try {
+    std::vector<ControlSnapshot> saved = load_control_run(path, nullptr, unfinished);
+    const auto check = [&](const ControlledOde& m) {
+      SNN_CHECK(m.dim == state.settings.dim && m.outputs == 2 && m.layers() <= state.settings.max_layers, path,
+                ": a network of ", m.layers(), " layers in dimension ", m.dim, " does not belong to these settings");
+    };
+    for (const ControlSnapshot& s : saved) {
+      check(s.model);
+      SNN_CHECK(s.model.layers() == s.cycle.layers, path, ": a record of ", s.cycle.layers, " layers holds a network of ",
+                s.model.layers());
+    }
+    if (unfinished && *unfinished) check((*unfinished)->model);
+    return saved;
+  } catch (const Error& e) {
+    notebook::notice("  (" + where + " does not fit: " + e.what() + "; training afresh)");
+    if (unfinished) unfinished->reset();
+    return {};
+  }
+}
+
+// A refinement run (adaptive, or uniform with `options.uniform`): each cycle's trained network and
+// record. Saved in `path` after every cycle; an earlier run's file is reused when it holds the whole
+// run, and continued after its last cycle when that run was stopped (the result is the same, bit for
+// bit, as an uninterrupted run's: train/adaptive_refinement.h).
+std::vector<ControlSnapshot> refinement_run(const Context& ctx, const std::string& path, const ControlSamples& train,
+                                            const AdaptiveOptions& options) {
+  const Settings& st = state.settings;
+  const std::string where = std::filesystem::absolute(path).string();
+  std::vector<ControlSnapshot> done = saved_run(ctx, path);
+  if (!done.empty() && done.back().cycle.marked.empty()) {
+    notebook::notice("  (reusing " + where + ": the " + std::to_string(done.size()) +
+                     " cycles an earlier run saved; --retrain trains again)");
+    return done;
+  }
+  std::vector<AdaptiveCycle> earlier;
+  ControlledOde model;
+  if (done.empty()) {
+    Generator g(ctx.seed + 7);
+    model = make_controlled_ode(st.dim, 2, st.start_layers, st.final_time, FieldActivation::kTanh, g);
+  } else {
+    notebook::notice("  (resuming the run stopped after cycle " + std::to_string(done.size() - 1) + ", saved in " +
+                     where + ")");
+    model = done.back().model;
+    for (const ControlSnapshot& s : done) earlier.push_back(s.cycle);
+  }
+  adaptive_refinement(
+      model, train, state.goal, options,
+      [&](const AdaptiveCycle& c, const ControlledOde& m) {
+        done.push_back({m, c});
+        save_control_run(path, done);
+      },
+      earlier);
+  return done;
+}
+
+// The fixed-depth networks 1, 2, 4, ... max_layers, each trained from scratch for `training.iterations`
+// in pieces of `piece` iterations: saved in `path` after each piece, so a stopped run goes on where it
+// was, bit for bit (pieces of train_controls continue exactly: train/control_descent.h).
+std::vector<ControlSnapshot> fixed_depth_runs(const Context& ctx, const std::string& path, const ControlSamples& train,
+                                              const DescentOptions& training, int64_t piece) {
+  const Settings& st = state.settings;
+  std::optional<ControlTraining> unfinished;
+  std::vector<ControlSnapshot> done = saved_run(ctx, path, &unfinished);
+  int64_t depths = 0;
+  for (int64_t layers = 1; layers <= st.max_layers; layers *= 2) ++depths;
+  const std::string where = std::filesystem::absolute(path).string();
+  const int64_t next_layers = int64_t{1} << done.size();
+  if (static_cast<int64_t>(done.size()) > depths ||
+      (unfinished && (unfinished->model.layers() != next_layers || unfinished->iterations_done >= training.iterations))) {
+    notebook::notice("  (" + where + " holds other networks than these settings train; training afresh)");
+    done.clear(), unfinished.reset();
+  } else if (static_cast<int64_t>(done.size()) == depths) {
+    notebook::notice("  (reusing " + where + ": the " + std::to_string(depths) +
+                     " fixed-depth networks an earlier run saved; --retrain trains again)");
+  } else if (!done.empty() || unfinished) {
+    notebook::notice("  (resuming after " + std::to_string(done.size()) + " fixed-depth networks" +
+                     (unfinished ? " and " + std::to_string(unfinished->iterations_done) + " iterations of the next" : "") +
+                     ", saved in " + where + ")");
+  }
+  for (int64_t layers = int64_t{1} << done.size(); layers <= st.max_layers; layers *= 2) {
+    ControlTraining t;
+    if (unfinished) {
+      t = std::move(*unfinished);
+      unfinished.reset();
+    } else {
+      Generator g(ctx.seed + 7);
+      t.model = make_controlled_ode(st.dim, 2, layers, st.final_time, FieldActivation::kTanh, g);
+    }
+    GoalValue final_goal;
+    while (t.iterations_done < training.iterations) {
+      DescentOptions part = training;
+      part.iterations = std::min(piece, training.iterations - t.iterations_done);
+      const DescentResult dr = train_controls(t.model, train, state.goal, part, t.state);
+      t.iterations_done += part.iterations;
+      t.layer_passes += dr.layer_passes;
+      final_goal = dr.final_goal;
+      if (t.iterations_done < training.iterations) save_control_run(path, done, {}, &t);
+    }
+    ControlSnapshot s;
+    s.model = t.model;
+    s.cycle.layers = layers;
+    s.cycle.goal = final_goal;
+    s.cycle.layer_passes = s.cycle.total_layer_passes = t.layer_passes;
+    done.push_back(s);
+    save_control_run(path, done);
+  }
+  return done;
+}
+
 void run_set(Context& ctx, const std::string& name) {
   const Settings& st = state.settings;
   Generator data_gen(ctx.seed + 100 + std::hash<std::string>()(name) % 1000);
@@ -213,19 +355,18 @@ void run_set(Context& ctx, const std::string& name) {
   ao.fraction = st.fraction;
   ao.tolerance = st.tolerance;
   ao.max_layers = st.max_layers;
+  const std::string config = set_config(ctx, name);
 
   // Adaptive, with a figure of the decision regions after each cycle.
   const int resolution = static_cast<int>(ctx.pick(90, 30));
   std::vector<ScatterPlot> panels;
-  {
-    Generator g(ctx.seed + 7);
-    ControlledOde model = make_controlled_ode(st.dim, 2, st.start_layers, st.final_time, FieldActivation::kTanh, g);
-    r.adaptive = adaptive_refinement(model, train, state.goal, ao, [&](const AdaptiveCycle& c, const ControlledOde& m) {
-      r.adaptive_outcomes.push_back(outcome_of(m, train, test, c.total_layer_passes));
-      panels.push_back(regions_plot(m, test_set, std::to_string(m.layers()) + " layers, test " +
-                                                     fmt("%.1f", r.adaptive_outcomes.back().test_accuracy) + " %",
-                                    resolution));
-    });
+  for (const ControlSnapshot& s :
+       refinement_run(ctx, notebook::checkpoint_for(ctx, "ch11_" + name + "_adaptive", config), train, ao)) {
+    r.adaptive.push_back(s.cycle);
+    r.adaptive_outcomes.push_back(outcome_of(s.model, train, test, s.cycle.total_layer_passes));
+    panels.push_back(regions_plot(s.model, test_set, std::to_string(s.model.layers()) + " layers, test " +
+                                                         fmt("%.1f", r.adaptive_outcomes.back().test_accuracy) + " %",
+                                  resolution));
   }
   {
     const int cols = std::min<int>(4, static_cast<int>(panels.size())), rows = (static_cast<int>(panels.size()) + cols - 1) / cols;
@@ -238,26 +379,23 @@ void run_set(Context& ctx, const std::string& name) {
   }
   // Uniform refinement: every interval split, the same iterations per cycle.
   {
-    Generator g(ctx.seed + 7);
-    ControlledOde model = make_controlled_ode(st.dim, 2, st.start_layers, st.final_time, FieldActivation::kTanh, g);
     AdaptiveOptions uo = ao;
     uo.uniform = true;
     uo.tolerance = 0;
-    r.uniform = adaptive_refinement(model, train, state.goal, uo, [&](const AdaptiveCycle& c, const ControlledOde& m) {
-      r.uniform_outcomes.push_back(outcome_of(m, train, test, c.total_layer_passes));
-    });
+    for (const ControlSnapshot& s :
+         refinement_run(ctx, notebook::checkpoint_for(ctx, "ch11_" + name + "_uniform", config), train, uo)) {
+      r.uniform.push_back(s.cycle);
+      r.uniform_outcomes.push_back(outcome_of(s.model, train, test, s.cycle.total_layer_passes));
+    }
   }
   // Fixed depth, from scratch, trained as long as the adaptive run (the same number of iterations).
   const int64_t total_iterations = st.iterations * static_cast<int64_t>(r.adaptive.size());
-  for (int64_t layers = 1; layers <= st.max_layers; layers *= 2) {
-    Generator g(ctx.seed + 7);
-    ControlledOde model = make_controlled_ode(st.dim, 2, layers, st.final_time, FieldActivation::kTanh, g);
-    DescentOptions d = ao.training;
-    d.iterations = total_iterations;
-    DescentState ds;
-    const DescentResult dr = train_controls(model, train, state.goal, d, ds);
-    r.fixed.push_back(outcome_of(model, train, test, dr.layer_passes));
-  }
+  DescentOptions d = ao.training;
+  d.iterations = total_iterations;
+  const std::string fixed_path = notebook::checkpoint_for(
+      ctx, "ch11_" + name + "_fixed", config + " fixed_iterations " + std::to_string(total_iterations));
+  for (const ControlSnapshot& s : fixed_depth_runs(ctx, fixed_path, train, d, st.iterations))
+    r.fixed.push_back(outcome_of(s.model, train, test, s.cycle.layer_passes));
 
   // Report.
   std::printf("  %s: %lld training and %lld test points; %lld iterations per cycle\n", name.c_str(),
@@ -456,7 +594,8 @@ int main(int argc, char** argv) {
   return stablenn::notebook::run_chapter(
       argc, argv,
       {11, "Layerwise goal-oriented adaptivity", "book/11-adaptivity.md",
-       {{"train-size", true, "training points per set (default 500)", args::whole_number(2, 100000)},
+       {{"retrain", false, "train the networks again even when their checkpoints exist"},
+        {"train-size", true, "training points per set (default 500)", args::whole_number(2, 100000)},
         {"test-size", true, "test points per set (default 1000)", args::whole_number(2, 100000)},
         {"iterations", true, "Armijo descent iterations per cycle (default 300)", args::whole_number(1, 1000000)},
         {"max-layers", true, "layer budget (default 16)", args::whole_number(2, 1024)},

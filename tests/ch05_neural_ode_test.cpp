@@ -1,17 +1,21 @@
 // tests/ch05_neural_ode_test.cpp — neural ODEs (chapter 5): adjoint gradients against
 // backprop-through-the-solver and finite differences, the adjoint's flat memory, time-dependent
-// fields, ResNets as Euler steps, statistics and errors.
+// fields, ResNets as Euler steps, statistics and errors; the chapter's training resumed after an
+// interrupt ends where an uninterrupted run does.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "autodiff/autodiff.h"
+#include "datasets/toy2d.h"
 #include "layers/activations.h"
 #include "layers/linear.h"
 #include "layers/neural_ode.h"
 #include "ode/odeint.h"
 #include "ode/solve_fixed.h"
 #include "ode/state_var.h"
+#include "notebooks_cpp/ch05_training.h"
 
 namespace stablenn {
 namespace {
@@ -305,6 +309,97 @@ TEST(Ch05NeuralOde, ClearErrors) {
   Generator g(1);
   std::vector<std::shared_ptr<Module>> two{std::make_shared<Linear>(2, 2, true, g), std::make_shared<Linear>(2, 2, true, g)};
   EXPECT_THROW(NeuralOde(two, o), Error);
+}
+
+// ---- the chapter's training: saved every few steps, continued after an interrupt ----
+
+struct Interrupt {};
+
+// The chapter's classifier (small), a fresh Adam on it, and a small spiral set.
+struct SpiralSetup {
+  Dataset data;
+  std::shared_ptr<SpiralOdeClassifier> model;
+  std::unique_ptr<Adam> optimizer;
+  explicit SpiralSetup(GradientMethod method) {
+    Generator data_gen(3);
+    data = make_spirals(60, 0.02, data_gen);
+    NeuralOdeOptions o;
+    o.solver.tableau = rk4();
+    o.solver.steps = 3;
+    o.solver.gradient = method;
+    Generator init(40);
+    model = std::make_shared<SpiralOdeClassifier>(2, 8, o, init);
+    optimizer = std::make_unique<Adam>(model->parameters(), 1e-2);
+  }
+  std::vector<std::vector<double>> weights() const {
+    std::vector<std::vector<double>> w;
+    for (const Var& p : model->parameters()) w.push_back(p.value().to_vector());
+    return w;
+  }
+};
+
+TEST(Ch05Training, InterruptedAndResumedEqualsUninterruptedBitForBit) {
+  const std::filesystem::path dir = std::filesystem::path(testing::TempDir()) / "ch05_resume";
+  std::filesystem::create_directories(dir);
+  const int64_t steps = 12, save_every = 5;
+  for (GradientMethod method : {GradientMethod::kBackprop, GradientMethod::kAdjoint}) {
+    SpiralSetup straight(method);
+    const SpiralRun done = train_spiral_classifier(*straight.model, *straight.optimizer, straight.data.inputs,
+                                                   straight.data.labels, steps, SpiralRun(), "", save_every);
+    EXPECT_EQ(done.step, steps);
+    for (int64_t stop_at : {1, 5, 7, 11}) {  // "Ctrl-C" right after step stop_at: the file has the last save
+      const std::string path = (dir / ("run_" + std::to_string(stop_at) + ".safetensors")).string();
+      std::filesystem::remove(path);
+      {
+        SpiralSetup first(method);
+        SpiralTrainingHooks hooks;
+        hooks.after_step = [&](int64_t step, const SpiralRun&) {
+          if (step == stop_at) throw Interrupt{};
+        };
+        EXPECT_THROW(train_spiral_classifier(*first.model, *first.optimizer, first.data.inputs, first.data.labels,
+                                             steps, SpiralRun(), path, save_every, hooks),
+                     Interrupt);
+      }
+      const int64_t saved = stop_at / save_every * save_every;
+      ASSERT_EQ(std::filesystem::exists(path), saved > 0) << "stopped at " << stop_at;
+      // A new process: fresh weights, then the checkpoint when there is one.
+      SpiralSetup resumed(method);
+      SpiralRun progress;
+      if (saved > 0) progress = load_spiral_run(path, *resumed.model, *resumed.optimizer);
+      EXPECT_EQ(progress.step, saved);
+      int64_t steps_run = 0;
+      SpiralTrainingHooks count;
+      count.after_step = [&](int64_t, const SpiralRun&) { ++steps_run; };
+      const SpiralRun end = train_spiral_classifier(*resumed.model, *resumed.optimizer, resumed.data.inputs,
+                                                    resumed.data.labels, steps, progress, path, save_every, count);
+      EXPECT_EQ(steps_run, steps - saved) << "stopped at " << stop_at;
+      EXPECT_EQ(resumed.weights(), straight.weights()) << "stopped at " << stop_at;
+      EXPECT_EQ(end.loss, done.loss);
+      EXPECT_EQ(end.forward_evaluations, done.forward_evaluations);
+      EXPECT_EQ(end.backward_evaluations, done.backward_evaluations);
+      EXPECT_EQ(resumed.optimizer->steps(), steps);
+      // The finished file reloads as the whole run: nothing left to train.
+      SpiralSetup reloaded(method);
+      EXPECT_EQ(load_spiral_run(path, *reloaded.model, *reloaded.optimizer).step, steps);
+      EXPECT_EQ(reloaded.weights(), straight.weights());
+    }
+  }
+}
+
+TEST(Ch05Training, CheckpointWithoutTheRunsEntriesIsRefusedNamingTheFile) {
+  const std::string path =
+      (std::filesystem::path(testing::TempDir()) / "ch05_old_format.safetensors").string();
+  SpiralSetup s(GradientMethod::kBackprop);
+  save_checkpoint(path, *s.model, s.optimizer.get(), {{"loss", "0.5"}});  // no "step": the format before
+  try {
+    load_spiral_run(path, *s.model, *s.optimizer);
+    ADD_FAILURE() << "loaded a checkpoint without a step";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'step'"), std::string::npos) << e.what();
+  }
+  save_checkpoint(path, *s.model, nullptr, spiral_run_metadata(SpiralRun()));  // no Adam state
+  EXPECT_THROW(load_spiral_run(path, *s.model, *s.optimizer), Error);
 }
 
 }  // namespace

@@ -4,16 +4,23 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <numeric>
 #include <random>
 
 #include "autodiff/autodiff.h"
 #include "datasets/toy2d.h"
 #include "layers/losses.h"
+#include "io/safetensors.h"
 #include "train/adaptive_refinement.h"
+#include "train/control_checkpoint.h"
 
 using namespace stablenn;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -309,4 +316,316 @@ TEST(Ch11Errors, BadInputsAreReportedNotCrashed) {
   Dataset unlabeled = make_moons(10, 0.1, data_gen);
   unlabeled.labels = Tensor();
   EXPECT_THROW(samples_from_dataset(unlabeled), Error);
+}
+
+// ---- checkpoints: a run's networks and records saved, read back, continued ----
+
+namespace {
+
+// Every field of two cycle records, exactly.
+void expect_same_cycle(const AdaptiveCycle& a, const AdaptiveCycle& b, size_t c) {
+  EXPECT_EQ(a.layers, b.layers) << "cycle " << c;
+  EXPECT_EQ(a.goal.loss, b.goal.loss) << "cycle " << c;
+  EXPECT_EQ(a.goal.regulariser, b.goal.regulariser) << "cycle " << c;
+  EXPECT_EQ(a.mesh, b.mesh) << "cycle " << c;
+  EXPECT_EQ(a.indicators, b.indicators) << "cycle " << c;
+  EXPECT_EQ(a.estimate, b.estimate) << "cycle " << c;
+  EXPECT_EQ(a.effectivity.estimate, b.effectivity.estimate) << "cycle " << c;
+  EXPECT_EQ(a.effectivity.actual, b.effectivity.actual) << "cycle " << c;
+  EXPECT_EQ(a.marked, b.marked) << "cycle " << c;
+  EXPECT_EQ(a.layer_passes, b.layer_passes) << "cycle " << c;
+  EXPECT_EQ(a.total_layer_passes, b.total_layer_passes) << "cycle " << c;
+}
+
+// The adaptive loop of a small problem; each cycle's trained network and record collected.
+struct SmallRun {
+  ControlSamples samples;
+  AdaptiveOptions options;
+  GoalOptions goal;
+  std::vector<ControlSnapshot> snapshots;
+};
+
+SmallRun small_run(ControlOptimizer method) {
+  SmallRun r;
+  Generator data_gen(21);
+  r.samples = samples_from_dataset(make_moons(120, 0.1, data_gen));
+  r.options.training.iterations = 12;
+  r.options.training.method = method;
+  if (method == ControlOptimizer::kAdam) r.options.training.initial_step = 0.02;
+  r.options.max_layers = 6;
+  r.options.fraction = 0.5;
+  r.goal.l2 = r.goal.h1 = r.goal.head_l2 = 1e-3;
+  return r;
+}
+
+ControlledOde small_start() {
+  Generator gen(22);
+  return make_controlled_ode(3, 2, 2, 2.0, FieldActivation::kTanh, gen);
+}
+
+fs::path fresh_folder(const std::string& name) {
+  const fs::path dir = fs::path(testing::TempDir()) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST(Ch11Checkpoint, RunRoundTripsNetworksMeshesAndRecordsBitForBit) {
+  SmallRun r = small_run(ControlOptimizer::kArmijoDescent);
+  ControlledOde model = small_start();
+  adaptive_refinement(model, r.samples, r.goal, r.options,
+                      [&](const AdaptiveCycle& c, const ControlledOde& m) { r.snapshots.push_back({m, c}); });
+  ASSERT_GE(r.snapshots.size(), 3u);
+  const std::string path = (fresh_folder("ch11_round_trip") / "run.safetensors").string();
+  save_control_run(path, r.snapshots, {{"note", "test"}});
+  std::map<std::string, std::string> meta;
+  const std::vector<ControlSnapshot> back = load_control_run(path, &meta);
+  EXPECT_EQ(meta.at("note"), "test");
+  ASSERT_EQ(back.size(), r.snapshots.size());
+  for (size_t c = 0; c < back.size(); ++c) {
+    const ControlledOde &a = r.snapshots[c].model, &b = back[c].model;
+    EXPECT_EQ(a.dim, b.dim);
+    EXPECT_EQ(a.outputs, b.outputs);
+    EXPECT_EQ(a.activation, b.activation);
+    EXPECT_EQ(a.tau, b.tau) << "cycle " << c;
+    EXPECT_EQ(a.controls, b.controls) << "cycle " << c;
+    EXPECT_EQ(a.head, b.head) << "cycle " << c;
+    EXPECT_EQ(b.mesh(), back[c].cycle.mesh) << "cycle " << c;  // the network's mesh is the one recorded
+    expect_same_cycle(r.snapshots[c].cycle, back[c].cycle, c);
+    // The same predictions, to the last bit.
+    const Trajectory ta = integrate(a, r.samples), tb = integrate(b, r.samples);
+    EXPECT_EQ(head_outputs(a, ta.states.back(), r.samples.count), head_outputs(b, tb.states.back(), r.samples.count));
+    EXPECT_EQ(predict_classes(a, r.samples), predict_classes(b, r.samples));
+  }
+  EXPECT_TRUE(back.back().cycle.marked.empty());
+  EXPECT_FALSE(back.front().cycle.marked.empty());
+}
+
+TEST(Ch11Checkpoint, BrokenOrForeignFilesAreReportedNamingTheFile) {
+  const fs::path dir = fresh_folder("ch11_broken");
+  ControlSnapshot s{small_start(), AdaptiveCycle()};
+  s.cycle.layers = 2;
+  const std::string good = (dir / "good.safetensors").string();
+  save_control_run(good, {s});
+  EXPECT_EQ(load_control_run(good).size(), 1u);
+  EXPECT_THROW(save_control_run(good, {s}, {{"entries", "9"}}), Error);  // a reserved key
+  const auto expect_error_naming = [](const std::string& path, const std::string& what) {
+    try {
+      load_control_run(path);
+      ADD_FAILURE() << "no error for " << path;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  // Truncated.
+  std::string bytes;
+  {
+    std::ifstream in(good, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string truncated = (dir / "truncated.safetensors").string();
+  std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() - 8);
+  expect_error_naming(truncated, "truncated");
+  // Another kind of checkpoint (no format entry).
+  const std::string foreign = (dir / "foreign.safetensors").string();
+  save_safetensors(foreign, {{"0.weight", Tensor::zeros({2, 2}, DType::Float64)}});
+  expect_error_naming(foreign, "not a chapter 11 run");
+  // Controls of the wrong size for the mesh, and a NaN.
+  SafetensorsContent content = load_safetensors(good);
+  std::vector<NamedTensor> tensors = content.tensors;
+  for (NamedTensor& t : tensors)
+    if (t.name == "0.controls") t.tensor = t.tensor.narrow(0, 0, 5).contiguous();
+  const std::string short_controls = (dir / "short.safetensors").string();
+  save_safetensors(short_controls, tensors, content.metadata);
+  expect_error_naming(short_controls, "'0.controls' has 5 elements");
+  tensors = content.tensors;
+  for (NamedTensor& t : tensors)
+    if (t.name == "0.head") {
+      std::vector<double> v = t.tensor.to_vector();
+      v[1] = std::nan("");
+      t.tensor = Tensor::from_vector(v, {static_cast<int64_t>(v.size())}, DType::Float64);
+    }
+  const std::string nan_head = (dir / "nan.safetensors").string();
+  save_safetensors(nan_head, tensors, content.metadata);
+  expect_error_naming(nan_head, "'0.head' holds NaN");
+}
+
+// A run stopped after cycle k (here: on_cycle throws, as Ctrl-C would end the program after the save)
+// and continued from the file equals the uninterrupted run, bit for bit, for both training rules.
+TEST(Ch11Checkpoint, ContinuedRunEqualsAnUninterruptedOne) {
+  for (ControlOptimizer method : {ControlOptimizer::kArmijoDescent, ControlOptimizer::kAdam}) {
+    SmallRun straight = small_run(method);
+    ControlledOde straight_model = small_start();
+    const std::vector<AdaptiveCycle> cycles = adaptive_refinement(
+        straight_model, straight.samples, straight.goal, straight.options,
+        [&](const AdaptiveCycle& c, const ControlledOde& m) { straight.snapshots.push_back({m, c}); });
+    ASSERT_GE(cycles.size(), 3u);
+    for (size_t stop_after = 0; stop_after + 1 < cycles.size(); ++stop_after) {
+      const std::string path = (fresh_folder("ch11_resume") / "run.safetensors").string();
+      SmallRun first = small_run(method);
+      ControlledOde model = small_start();
+      struct Interrupt {};
+      const auto save_then_maybe_stop = [&](const AdaptiveCycle& c, const ControlledOde& m) {
+        first.snapshots.push_back({m, c});
+        save_control_run(path, first.snapshots);
+        if (first.snapshots.size() == stop_after + 1) throw Interrupt{};
+      };
+      EXPECT_THROW(adaptive_refinement(model, first.samples, first.goal, first.options, save_then_maybe_stop),
+                   Interrupt);
+      // A new process: only the file is left.
+      const std::vector<ControlSnapshot> saved = load_control_run(path);
+      ASSERT_EQ(saved.size(), stop_after + 1);
+      ControlledOde resumed = saved.back().model;
+      std::vector<AdaptiveCycle> earlier;
+      for (const ControlSnapshot& s : saved) earlier.push_back(s.cycle);
+      size_t new_cycles = 0;
+      const std::vector<AdaptiveCycle> continued =
+          adaptive_refinement(resumed, first.samples, first.goal, first.options,
+                              [&](const AdaptiveCycle&, const ControlledOde&) { ++new_cycles; }, earlier);
+      EXPECT_EQ(new_cycles, cycles.size() - stop_after - 1);
+      ASSERT_EQ(continued.size(), cycles.size()) << "stopped after cycle " << stop_after;
+      for (size_t c = 0; c < cycles.size(); ++c) expect_same_cycle(cycles[c], continued[c], c);
+      EXPECT_EQ(resumed.tau, straight_model.tau);
+      EXPECT_EQ(resumed.controls, straight_model.controls);
+      EXPECT_EQ(resumed.head, straight_model.head);
+    }
+    // A finished run continued does nothing more.
+    ControlledOde done = straight.snapshots.back().model;
+    std::vector<AdaptiveCycle> all(cycles);
+    EXPECT_EQ(adaptive_refinement(done, straight.samples, straight.goal, straight.options, {}, all).size(), cycles.size());
+    EXPECT_EQ(done.controls, straight.snapshots.back().model.controls);
+    // The network must be the last cycle's.
+    ControlledOde wrong = small_start();
+    EXPECT_THROW(adaptive_refinement(wrong, straight.samples, straight.goal, straight.options, {},
+                                     std::vector<AdaptiveCycle>(cycles.begin(), cycles.begin() + 2)),
+                 Error);
+  }
+}
+
+// Training in pieces, the unfinished state saved to a file and read back between them, ends where one
+// uninterrupted call does, bit for bit: what lets the chapter continue a fixed-depth network.
+TEST(Ch11Checkpoint, UnfinishedTrainingSavedAndContinuedEqualsOneCall) {
+  const std::string path = (fresh_folder("ch11_unfinished") / "run.safetensors").string();
+  for (ControlOptimizer method : {ControlOptimizer::kArmijoDescent, ControlOptimizer::kAdam}) {
+    SmallRun r = small_run(method);
+    DescentOptions d = r.options.training;
+    d.iterations = 30;
+    ControlledOde straight = small_start();
+    DescentState straight_state;
+    const DescentResult one = train_controls(straight, r.samples, r.goal, d, straight_state);
+
+    ControlTraining t;
+    t.model = small_start();
+    ControlSnapshot finished{small_start(), AdaptiveCycle()};  // an entry before it, as in the chapter
+    finished.cycle.layers = finished.model.layers();
+    GoalValue last;
+    for (int64_t piece : {7, 13, 10}) {
+      if (t.iterations_done > 0) {  // a new process: only the file is left
+        std::optional<ControlTraining> back;
+        const std::vector<ControlSnapshot> entries = load_control_run(path, nullptr, &back);
+        ASSERT_EQ(entries.size(), 1u);
+        ASSERT_TRUE(back.has_value());
+        EXPECT_EQ(back->iterations_done, t.iterations_done);
+        EXPECT_EQ(back->state.m, t.state.m);
+        EXPECT_EQ(back->state.v, t.state.v);
+        EXPECT_EQ(back->state.t, t.state.t);
+        EXPECT_EQ(back->state.step, t.state.step);
+        t = *back;
+      }
+      DescentOptions part = d;
+      part.iterations = piece;
+      const DescentResult dr = train_controls(t.model, r.samples, r.goal, part, t.state);
+      t.iterations_done += piece;
+      t.layer_passes += dr.layer_passes;
+      last = dr.final_goal;
+      save_control_run(path, {finished}, {}, &t);
+    }
+    EXPECT_EQ(t.model.controls, straight.controls);
+    EXPECT_EQ(t.model.head, straight.head);
+    EXPECT_EQ(t.layer_passes, one.layer_passes);
+    EXPECT_EQ(last.total(), one.final_goal.total());
+    // A file without an unfinished training says so.
+    save_control_run(path, {finished});
+    std::optional<ControlTraining> none = t;
+    load_control_run(path, nullptr, &none);
+    EXPECT_FALSE(none.has_value());
+  }
+}
+
+// ---- the chapter program: --cell N reuses the checkpoints, a stopped run continues ----
+
+namespace {
+
+// Runs build/notebooks_cpp/ch11_adaptivity with `flags` (moons only, --smoke) into `dir`; returns its output.
+std::string run_chapter(const fs::path& dir, const std::string& flags) {
+  const fs::path log = dir / "log.txt";
+  const std::string cmd = std::string(STABLENN_BINARY_DIR) + "/notebooks_cpp/ch11_adaptivity --smoke --sets moons --out " +
+                          dir.string() + " " + flags + " > " + log.string() + " 2>&1 < /dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << "the chapter program failed; its output is in " << log;
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The lines of the results file about the moons (results and tables): what the book quotes.
+std::string moons_results(const fs::path& dir) {
+  std::ifstream in(dir / "ch11_results.json");
+  std::string lines;
+  for (std::string line; std::getline(in, line);)
+    if (line.find("\"moons") != std::string::npos) {
+      if (line.back() == ',') line.pop_back();  // the last entry of an object has none
+      lines += line + "\n";
+    }
+  return lines;
+}
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST(Ch11Program, CellNReusesTheCheckpointsAndAStoppedRunContinues) {
+  const fs::path dir = fresh_folder("ch11_program");
+  const std::string first = run_chapter(dir, "");
+  EXPECT_EQ(count_of(first, "yet: training"), 3u) << first;  // adaptive, uniform, fixed depths
+  const std::string full = moons_results(dir);
+  ASSERT_NE(full.find("moons.adaptive.test"), std::string::npos) << full;
+
+  // --cell 4 with every checkpoint there: nothing trains, the same numbers.
+  const std::string again = run_chapter(dir, "--cell 4");
+  EXPECT_EQ(count_of(again, "(reusing "), 3u) << again;
+  EXPECT_EQ(again.find("yet: training"), std::string::npos) << again;
+  EXPECT_EQ(again.find("(resuming"), std::string::npos) << again;
+  EXPECT_EQ(moons_results(dir), full);
+
+  // Stopped after the first adaptive cycle and before the fixed-depth networks: it continues.
+  std::string adaptive, fixed;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("ch11_moons_adaptive_", 0) == 0) adaptive = entry.path().string();
+    if (name.rfind("ch11_moons_fixed_", 0) == 0) fixed = entry.path().string();
+  }
+  ASSERT_FALSE(adaptive.empty());
+  ASSERT_FALSE(fixed.empty());
+  std::vector<ControlSnapshot> cycles = load_control_run(adaptive);
+  ASSERT_GE(cycles.size(), 2u);
+  cycles.resize(1);
+  save_control_run(adaptive, cycles);
+  fs::remove(fixed);
+  const std::string resumed = run_chapter(dir, "--cell 4");
+  EXPECT_NE(resumed.find("(resuming the run stopped after cycle 0"), std::string::npos) << resumed;
+  EXPECT_NE(resumed.find("(no checkpoint at " + fs::absolute(fixed).string()), std::string::npos) << resumed;
+  EXPECT_EQ(moons_results(dir), full);
+
+  // --retrain trains again.
+  const std::string retrained = run_chapter(dir, "--cell 4 --retrain");
+  EXPECT_EQ(count_of(retrained, "--retrain: training again"), 3u) << retrained;
+  EXPECT_EQ(moons_results(dir), full);
 }

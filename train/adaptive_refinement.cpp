@@ -11,14 +11,24 @@ namespace stablenn {
 
 std::vector<AdaptiveCycle> adaptive_refinement(
     ControlledOde& model, const ControlSamples& samples, const GoalOptions& goal, const AdaptiveOptions& options,
-    const std::function<void(const AdaptiveCycle&, const ControlledOde&)>& on_cycle) {
+    const std::function<void(const AdaptiveCycle&, const ControlledOde&)>& on_cycle,
+    const std::vector<AdaptiveCycle>& earlier) {
   if (options.max_layers < model.layers())
     throw Error("adaptive_refinement: max_layers (" + std::to_string(options.max_layers) +
                 ") is below the starting depth (" + std::to_string(model.layers()) + ")");
-  std::vector<AdaptiveCycle> cycles;
+  std::vector<AdaptiveCycle> cycles = earlier;
   DescentState state;
   int64_t total = 0;
-  for (int64_t cycle = 0; cycle < options.max_cycles; ++cycle) {
+  if (!earlier.empty()) {
+    const AdaptiveCycle& last = earlier.back();
+    if (last.layers != model.layers())
+      throw Error("adaptive_refinement: the network to continue from has " + std::to_string(model.layers()) +
+                  " layers, the last earlier cycle " + std::to_string(last.layers));
+    if (last.marked.empty()) return cycles;  // that run had finished
+    total = last.total_layer_passes;
+    for (auto it = last.marked.rbegin(); it != last.marked.rend(); ++it) split_interval(model, *it);
+  }
+  for (int64_t cycle = static_cast<int64_t>(earlier.size()); cycle < options.max_cycles; ++cycle) {
     DescentOptions training = options.training;
     if (cycle == 0 && options.first_iterations > 0) training.iterations = options.first_iterations;
     state.step = 0;  // a fresh Armijo search after each refinement; Adam's moments reset by size

@@ -39,9 +39,16 @@ struct AdaptiveCycle {
 };
 
 // Chapter 11: runs the loop on `model` (changed in place); `on_cycle` (may be empty) sees each cycle
-// with the trained network before it is split, e.g. to record accuracy or draw decision regions.
+// with the trained network before it is split, e.g. to record accuracy, draw decision regions or save
+// a checkpoint (train/control_checkpoint.h).
+// To continue a run that was stopped, pass the cycles it finished as `earlier` and, as `model`, the
+// trained network of the last of them (before its split): the loop splits it as recorded and goes
+// on, and the cycles it returns (earlier ones included) are bit for bit those of an uninterrupted
+// run, since nothing else carries over from one cycle to the next (each cycle starts a fresh Armijo
+// search, and Adam's moments are reset by the split). `on_cycle` sees only the new cycles.
 std::vector<AdaptiveCycle> adaptive_refinement(
     ControlledOde& model, const ControlSamples& samples, const GoalOptions& goal, const AdaptiveOptions& options,
-    const std::function<void(const AdaptiveCycle&, const ControlledOde&)>& on_cycle = {});
+    const std::function<void(const AdaptiveCycle&, const ControlledOde&)>& on_cycle = {},
+    const std::vector<AdaptiveCycle>& earlier = {});
 
 }  // namespace stablenn

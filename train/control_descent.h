@@ -39,7 +39,9 @@ struct DescentResult {
 
 // Chapter 11: `iterations` steps of the chosen rule on `model` (changed in place). `state` carries the
 // Armijo step and Adam's moments between calls (reset when the parameter count changes, i.e. after a
-// refinement); pass the same object to continue a run.
+// refinement); pass the same object to continue a run: calls of n and then m iterations with the
+// same state end where one call of n + m does, bit for bit (their layer passes add up), which is how
+// a stopped training continues from a checkpoint (train/control_checkpoint.h).
 struct DescentState {
   double step = 0;  // 0: start from options.initial_step
   std::vector<double> m, v;
