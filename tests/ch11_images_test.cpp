@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "datasets/fallback.h"
 #include "datasets/shapes.h"
 #include "ode/stability.h"
 #include "train/control_images.h"
@@ -192,4 +193,18 @@ TEST(Ch11Images, ProgramRunsTheDigitsSet) {
   EXPECT_FALSE(fs::exists(dir / "ch11_digits_regions.png"));
   EXPECT_TRUE(fs::exists(dir / "ch11_digits_accuracy.png"));
   EXPECT_TRUE(fs::exists(dir / "ch11_digits_mesh.png"));
+}
+
+// Without the MNIST files the program takes two classes of the synthetic shapes set instead: the
+// same sizes per class and a lift that fits it.
+TEST(Ch11Images, SyntheticStandInGivesTwoBalancedClassesThatLift) {
+  const TrainTestData data = shapes_stand_in(10 * 60, 10 * 100, 7);
+  const Dataset train = two_classes(data.train, 3, 5), test = two_classes(data.test, 3, 5);
+  EXPECT_EQ(class_counts(train), (std::vector<int64_t>{60, 60}));
+  EXPECT_EQ(class_counts(test), (std::vector<int64_t>{100, 100}));
+  const PcaLift lift = fit_pca_lift(train, 8);
+  const ControlSamples s = lift_samples(lift, test);
+  EXPECT_EQ(s.count, 200);
+  EXPECT_EQ(s.input_dim, 8);
+  for (double v : s.inputs) ASSERT_TRUE(std::isfinite(v));
 }
