@@ -1,7 +1,8 @@
 // notebooks_cpp/ch11_adaptivity.cpp — chapter 11, "Layerwise goal-oriented adaptivity": a neural ODE
 // as an optimal-control problem (piecewise-constant controls, explicit Euler, discrete adjoint), a
 // dual-weighted-residual estimate of each layer's share of the error in the goal, and layers inserted
-// where it says (Hintermüller, Hinze, Korolev 2026; the details here are a derivation).
+// where it says (Hintermüller, Hinze, Korolev 2026; the details here are a derivation). Compared with
+// uniform refinement and fixed depth on three 2-D sets and on MNIST 3 vs 5 lifted to d dimensions.
 // Read along in book/11-adaptivity.md. Run: build/notebooks_cpp/ch11_adaptivity [--step] [--smoke]
 // [--cell N] [--retrain]; the trained networks are kept in --out and reused (continued when stopped).
 #include <algorithm>
@@ -16,11 +17,14 @@
 #include <string>
 #include <vector>
 
+#include "datasets/fallback.h"
+#include "datasets/mnist.h"
 #include "datasets/toy2d.h"
 #include "plot/plot.h"
 #include "plot/scatter_plot.h"
 #include "train/adaptive_refinement.h"
 #include "train/control_checkpoint.h"
+#include "train/control_images.h"
 #include "notebooks_cpp/harness.h"
 
 using namespace stablenn;
@@ -82,15 +86,84 @@ Settings read_settings(const Context& ctx) {
   s.final_time = ctx.double_flag("final-time", 2.0);
   s.fraction = ctx.double_flag("fraction", 0.5);
   s.tolerance = ctx.double_flag("tolerance", 1e-2);
-  std::stringstream list(ctx.flag("sets", "spirals,moons,circles"));
+  std::stringstream list(ctx.flag("sets", "spirals,moons,circles,digits"));
   for (std::string name; std::getline(list, name, ',');) s.sets.push_back(name);
   return s;
 }
+
+// The sets of the experiment: three 2-D sets and a small image set.
+const std::vector<std::string> kSetNames = {"spirals", "moons", "circles", "digits"};
+// The image set: MNIST digits 3 and 5 (a pair often confused), lifted to the state dimension.
+constexpr int64_t kDigitA = 3, kDigitB = 5;
 
 Dataset make_set(const std::string& name, int64_t n, Generator& g) {
   if (name == "spirals") return make_spirals(n, 0.02, g);
   if (name == "moons") return make_moons(n, 0.15, g);
   return make_circles(n, 0.08, g, 0.5);
+}
+
+// One set as samples of the goal.
+struct SetData {
+  ControlSamples train, test;
+  std::optional<Dataset> test_points;  // the 2-D test set, for the decision regions (none for images)
+  std::string config;                  // what the checkpoints' names must also depend on
+};
+
+// The digits: a stratified random subset of `train_size` training images of the two digits
+// (train_size/2 each, one fewer for the second when odd) and the first `test_size` test images of
+// them (likewise), from the MNIST files; without the files, two classes of the synthetic shapes
+// set, said loudly. The lift: the principal components of the training subset, d of them (the
+// whole state, no zero padding), scaled so that the first has unit variance (train/control_images.h).
+SetData digits_set(Context& ctx) {
+  const Settings& st = state.settings;
+  const int64_t train_half = (st.train_size + 1) / 2, test_half = (st.test_size + 1) / 2;
+  // Stratified subsets of all ten classes hold train_half (test_half) of each; two are kept.
+  const TrainTestData both = notebook::real_or_synthetic(
+      "MNIST",
+      [&] {
+        TrainTestData d;
+        d.train = load_mnist(Split::Train, ctx.data_dir, Subset::random(10 * train_half, ctx.seed + 11, true));
+        d.test = load_mnist(Split::Test, ctx.data_dir, Subset::first(10 * test_half, true));
+        return d;
+      },
+      [&] { return shapes_stand_in(10 * train_half, 10 * test_half, ctx.seed + 11); });
+  const auto first_n = [](const Dataset& d, int64_t n) {
+    std::vector<int64_t> keep(static_cast<size_t>(std::min(n, d.size())));
+    std::iota(keep.begin(), keep.end(), int64_t{0});
+    return select_examples(d, keep);
+  };
+  const Dataset train_images = first_n(two_classes(both.train, kDigitA, kDigitB), st.train_size);
+  const Dataset test_images = first_n(two_classes(both.test, kDigitA, kDigitB), st.test_size);
+  const PcaLift lift = fit_pca_lift(train_images, st.dim);
+  SetData s;
+  s.train = lift_samples(lift, train_images);
+  s.test = lift_samples(lift, test_images);
+  s.config = std::string(" images ") + (both.synthetic ? "synthetic-shapes" : "mnist") + " classes " +
+             std::to_string(kDigitA) + "," + std::to_string(kDigitB) + " lift pca " + std::to_string(st.dim);
+  double explained = 0;
+  for (double v : lift.variances) explained += v / lift.total_variance;
+  ctx.result_text("digits.source", both.synthetic ? "the synthetic shapes set (MNIST not found)" : "MNIST");
+  ctx.result("digits.components", static_cast<double>(lift.components), "%.0f");
+  ctx.result("digits.explained", 100 * explained, "%.0f");
+  std::printf("  digits: %s classes %s and %s, %lld training and %lld test images of %lld pixels; the %lld leading\n"
+              "  principal components of the training images keep %.0f %% of their variance\n",
+              both.synthetic ? "SYNTHETIC stand-in (shapes)," : "MNIST,", train_images.class_names[0].c_str(),
+              train_images.class_names[1].c_str(), static_cast<long long>(train_images.size()),
+              static_cast<long long>(test_images.size()), static_cast<long long>(lift.features),
+              static_cast<long long>(lift.components), 100 * explained);
+  return s;
+}
+
+SetData load_set(Context& ctx, const std::string& name) {
+  if (name == "digits") return digits_set(ctx);
+  const Settings& st = state.settings;
+  Generator data_gen(ctx.seed + 100 + std::hash<std::string>()(name) % 1000);
+  SetData s;
+  const Dataset train_set = make_set(name, st.train_size, data_gen);
+  s.test_points = make_set(name, st.test_size, data_gen);
+  s.train = samples_from_dataset(train_set);
+  s.test = samples_from_dataset(*s.test_points);
+  return s;
 }
 
 // ---- cell 1: the adjoint against finite differences ----
@@ -165,7 +238,7 @@ void linear_cell(Context& ctx) {
                "  change's expansion, and the neglected terms are one order smaller.\n";
 }
 
-// ---- cell 3: adaptive, uniform and fixed-depth networks on the 2-D sets ----
+// ---- cell 4: adaptive, uniform and fixed-depth networks on the 2-D sets and the digits ----
 Outcome outcome_of(const ControlledOde& model, const ControlSamples& train, const ControlSamples& test,
                    int64_t passes) {
   Outcome o;
@@ -344,9 +417,8 @@ std::vector<ControlSnapshot> fixed_depth_runs(const Context& ctx, const std::str
 
 void run_set(Context& ctx, const std::string& name) {
   const Settings& st = state.settings;
-  Generator data_gen(ctx.seed + 100 + std::hash<std::string>()(name) % 1000);
-  const Dataset train_set = make_set(name, st.train_size, data_gen), test_set = make_set(name, st.test_size, data_gen);
-  const ControlSamples train = samples_from_dataset(train_set), test = samples_from_dataset(test_set);
+  const SetData data = load_set(ctx, name);
+  const ControlSamples &train = data.train, &test = data.test;
   SetResult r;
   r.name = name;
   AdaptiveOptions ao;
@@ -355,20 +427,21 @@ void run_set(Context& ctx, const std::string& name) {
   ao.fraction = st.fraction;
   ao.tolerance = st.tolerance;
   ao.max_layers = st.max_layers;
-  const std::string config = set_config(ctx, name);
+  const std::string config = set_config(ctx, name) + data.config;
 
-  // Adaptive, with a figure of the decision regions after each cycle.
+  // Adaptive, with a figure of the decision regions after each cycle (2-D sets only).
   const int resolution = static_cast<int>(ctx.pick(90, 30));
   std::vector<ScatterPlot> panels;
   for (const ControlSnapshot& s :
        refinement_run(ctx, notebook::checkpoint_for(ctx, "ch11_" + name + "_adaptive", config), train, ao)) {
     r.adaptive.push_back(s.cycle);
     r.adaptive_outcomes.push_back(outcome_of(s.model, train, test, s.cycle.total_layer_passes));
-    panels.push_back(regions_plot(s.model, test_set, std::to_string(s.model.layers()) + " layers, test " +
-                                                         fmt("%.1f", r.adaptive_outcomes.back().test_accuracy) + " %",
-                                  resolution));
+    if (data.test_points)
+      panels.push_back(regions_plot(s.model, *data.test_points, std::to_string(s.model.layers()) + " layers, test " +
+                                                                    fmt("%.1f", r.adaptive_outcomes.back().test_accuracy) + " %",
+                                    resolution));
   }
-  {
+  if (!panels.empty()) {
     const int cols = std::min<int>(4, static_cast<int>(panels.size())), rows = (static_cast<int>(panels.size()) + cols - 1) / cols;
     Canvas canvas(cols * 300, rows * 290);
     for (size_t i = 0; i < panels.size(); ++i)
@@ -399,7 +472,7 @@ void run_set(Context& ctx, const std::string& name) {
 
   // Report.
   std::printf("  %s: %lld training and %lld test points; %lld iterations per cycle\n", name.c_str(),
-              static_cast<long long>(st.train_size), static_cast<long long>(st.test_size),
+              static_cast<long long>(train.count), static_cast<long long>(test.count),
               static_cast<long long>(st.iterations));
   std::printf("    adaptive  layers  goal J     train %%  test %%   estimate     actual       effectivity  marked\n");
   std::string table = "| cycle | layers | J | test acc. (%) | estimate | actual change | effectivity | split |\n|---|---|---|---|---|---|---|---|\n";
@@ -518,8 +591,8 @@ void run_set(Context& ctx, const std::string& name) {
 void setup_cell(Context& ctx) {
   state.settings = read_settings(ctx);
   for (const std::string& s : state.settings.sets)
-    if (s != "spirals" && s != "moons" && s != "circles")
-      throw args::UsageError("--sets: unknown set '" + s + "' (expected a comma list of spirals, moons, circles)");
+    if (std::find(kSetNames.begin(), kSetNames.end(), s) == kSetNames.end())
+      throw args::UsageError("--sets: unknown set '" + s + "' (expected a comma list of spirals, moons, circles, digits)");
   state.goal.l2 = ctx.double_flag("lambda", 1e-3);
   state.goal.h1 = state.goal.l2;
   state.goal.head_l2 = state.goal.l2;
@@ -585,7 +658,7 @@ int main(int argc, char** argv) {
        "with the actual change of the goal under uniform refinement (the effectivity index).",
        linear_cell},
       {"Settings", "The sizes of the experiment (flags --dim, --iterations, --max-layers, ...).", setup_cell},
-      {"Adaptive, uniform and fixed depth on the 2-D sets",
+      {"Adaptive, uniform and fixed depth on the 2-D sets and the digits",
        "Start with 2 layers; train; estimate; split the Dörfler-marked intervals; retrain; until the budget or\n"
        "the tolerance. Compare with uniform refinement and with fixed-depth networks trained as long.",
        sets_cell},
@@ -607,6 +680,6 @@ int main(int argc, char** argv) {
         {"fraction", true, "Dörfler fraction in (0, 1] (default 0.5)", args::number(1e-6, 1.0)},
         {"tolerance", true, "stop when |sum eta_k| < this times the loss (default 0.01)", args::number(0, 1e6)},
         {"lambda", true, "weight of the L2, H1 and head regularisers (default 1e-3)", args::number(0, 1e6)},
-        {"sets", true, "comma list of spirals, moons, circles (default all three)", args::some_of({"spirals", "moons", "circles"})}}},
+        {"sets", true, "comma list of spirals, moons, circles, digits (default all four)", args::some_of(kSetNames)}}},
       cells);
 }
