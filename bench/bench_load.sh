@@ -40,7 +40,10 @@ workloads=("ch07_lipschitz --cell 1 --out $scratch")
 if [[ ${#quick[@]} -gt 0 ]]; then
   workloads=("ch07_lipschitz --cell 1 --smoke --out $scratch")
 elif ls "$ROOT"/out/ch08_resnet_*.safetensors >/dev/null 2>&1; then
-  workloads+=("ch08_robustness --cell 5 --attack-size 250 --out $ROOT/out")
+  # The checkpoints linked into a scratch folder: the partial runs must not overwrite out/'s results.
+  mkdir -p "$scratch/ch08"
+  ln -s "$ROOT"/out/ch08_*.safetensors* "$scratch/ch08/"
+  workloads+=("ch08_robustness --cell 5 --attack-size 250 --out $scratch/ch08")
 else
   echo "(no chapter 8 checkpoints in out/: skipping its attacks)"
 fi
