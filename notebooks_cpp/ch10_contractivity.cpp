@@ -162,6 +162,7 @@ void train_or_load(Model& m, const Dataset& train, const Dataset& test, int64_t 
   m.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   m.train_seconds = std::max(m.train_seconds, logged_training_seconds(r));  // a reloaded run's, from its log
   m.loaded = r.epochs_trained == 0;
+  if (m.loaded && logged_training_seconds(r) == 0) m.train_seconds = NAN;  // saved without a log: unknown
   SNN_CHECK(!r.diverged, m.name, ": ", r.message);
   m.net->keep_states = false;
   m.net->eval();
@@ -533,7 +534,7 @@ int main(int argc, char** argv) {
                sizes << "| " << t.change << " | " << t.net.channels << " | " << t.net.steps << " | "
                      << (t.net.relu_lift ? "ReLU" : "σ") << " | " << (t.net.pool > 1 ? std::to_string(t.net.pool) + "×" + std::to_string(t.net.pool) : "none")
                      << " | " << t.net.alpha << " | " << t.batch << " | " << percent(m.clean) << " % | "
-                     << std::fixed << std::setprecision(1) << m.train_seconds << std::defaultfloat << " s |\n";
+                     << (std::isnan(m.train_seconds) ? std::string("–") : stablenn::notebook::plain(m.train_seconds, 1) + " s") << " |\n";
              }
              ctx.result_table("sizes", sizes.str());
            }},
@@ -619,7 +620,7 @@ int main(int argc, char** argv) {
                      << m.rate_min << " | " << m.gamma_max << " | " << m.mu_max << " | " << percent(m.gauss.back())
                      << " % | " << percent(m.sp.back()) << " % | " << percent(m.strong_inf.back()) << " % | "
                      << percent(m.strong_2.back()) << " % | "
-                     << format_duration(m.train_seconds) << " |\n";
+                     << (std::isnan(m.train_seconds) ? "–" : format_duration(m.train_seconds)) << " |\n";
                  table << row.str();
                  levels << "| " << data << " | " << m.name << " | " << joined(m.gauss) << " | " << joined(m.sp) << " | "
                         << joined(m.fgsm_inf, &m.strong_inf) << " | " << joined(m.fgsm_2, &m.strong_2) << " |\n";
@@ -628,7 +629,9 @@ int main(int argc, char** argv) {
              double training = 0;
              for (const DataSet& d : state.sets)
                for (const Model& m : d.models) training += m.train_seconds;
-             ctx.result_text("training_total", format_duration(training));
+             ctx.result_text("training_total", std::isnan(training) ? "unknown (checkpoints without a training log; "
+                                                                      "--retrain measures it)"
+                                                                    : format_duration(training));
              ctx.result_table("models", table.str());
              ctx.result_table("levels", levels.str());
              ctx.result("epochs", static_cast<double>(s.epochs), "%.0f");
