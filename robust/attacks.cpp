@@ -370,7 +370,8 @@ MinNormResult minimum_norm_attack(Module& model, const Tensor& x, const Tensor& 
     const double alpha = o.step_init / 100 + (o.step_init - o.step_init / 100) * cosine;
     const double gamma = o.gamma_final + (o.gamma_init - o.gamma_final) * cosine;
     const std::vector<double> loss = per_example_attack_loss(logits, labels, AttackLoss::Margin);
-    const std::vector<double> g_dual = row_p_norms(g, dual), g_l2 = row_p_norms(g, 2.0);
+    const std::vector<double> g_l2 = row_p_norms(g, 2.0);
+    const std::vector<double> g_dual = dual == 2.0 ? g_l2 : row_p_norms(g, dual);  // l2 is its own dual
     std::vector<double> step(n);
     for (int64_t i = 0; i < n; ++i) {
       if (hit[i]) radius[i] = std::min(radius[i] * (1 - gamma), r.norm[i]);
