@@ -2,6 +2,7 @@
 // (chapter 2). Each rule is written with Var ops, so it can be recorded for second derivatives.
 #include "autodiff/node.h"
 #include "autodiff/ops.h"
+#include "core/dispatch.h"
 #include "core/ops.h"
 
 namespace stablenn {
@@ -195,6 +196,32 @@ Var sin(const Var& x) {
 Var cos(const Var& x) {
   return record("cos", cos(x.value()), {x}, Saves::inputs(),
                 [](const BackwardContext& c) { return grads(neg(c.grad * sin(c.inputs[0]))); });
+}
+
+Var axpy(const Var& y, const Var& x, double alpha) {
+  // y, x: [...] of one shape and dtype -> y + alpha·x
+  if (!y.defined() || !x.defined() || y.shape() != x.shape() || y.dtype() != x.dtype() || !is_floating(y.dtype()))
+    return add(y, mul(x, alpha));
+  const Tensor &a = y.value(), &b = x.value();
+  Tensor out;
+  if (a.is_contiguous() && b.is_contiguous() && a.device().is_cpu() && b.device().is_cpu()) {
+    out = Tensor::empty(a.shape(), a.dtype());
+    detail::dispatch_float(a.dtype(), "axpy", [&](auto tag) {
+      using T = decltype(tag);
+      const T *pa = a.data<T>(), *pb = b.data<T>();
+      T* po = out.data<T>();
+      const T c = static_cast<T>(alpha);
+      for (int64_t k = 0, n = a.numel(); k < n; ++k) po[k] = pa[k] + c * pb[k];  // as add_ rounds
+    });
+  } else {
+    out = a.clone();
+    add_(out, b, alpha);  // out += T(alpha)·x: the product rounded, then the sum, as mul and add
+  }
+  return record("axpy", out, {y, x}, Saves::nothing(), [alpha](const BackwardContext& c) {
+    const bool scale = alpha != 1.0;  // a residual block's h = 1 passes the gradient through
+    return grads(c.needs_grad(0) ? c.grad : Var(),
+                 c.needs_grad(1) ? (scale ? mul(c.grad, alpha) : c.grad) : Var());
+  });
 }
 
 }  // namespace stablenn

@@ -43,6 +43,10 @@ Var sub(const Var& a, double s);
 Var sub(double s, const Var& a);  // s - a
 Var mul(const Var& a, double s);
 Var div(const Var& a, double s);
+// Chapter 4: y + alpha·x for x of y's shape and dtype, one pass and one tape entry (the update of
+// every explicit ODE step and residual block); the values of add(y, mul(x, alpha)) bit for bit.
+// Other shapes: exactly add(y, mul(x, alpha)).
+Var axpy(const Var& y, const Var& x, double alpha);
 Var div(double s, const Var& a);  // s / a
 Var pow(const Var& a, double s);
 

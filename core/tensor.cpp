@@ -10,6 +10,7 @@
 #include <numeric>
 #include <ostream>
 #include <sstream>
+#include <vector>
 
 #include "core/device_ops.h"
 #include "core/dispatch.h"
@@ -90,11 +91,76 @@ static void keep_freed_memory_for_reuse() {
   (void)done;
 }
 
+// Freed blocks of the sizes a loop keeps reallocating (activations, gradients, attack iterates) are
+// kept per thread and handed out again by exact size: glibc serves blocks above its small-block
+// cache through its bins, and splitting, merging and consolidating them took ~5 % of chapter 8's
+// attack (which allocates and frees the same few sizes thousands of times). Small blocks go to
+// malloc directly (its per-thread cache is fast for them); the cache holds at most kCachedBytes.
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kCacheBlocks = false;  // AddressSanitizer must see every free to catch a use after it
+#else
+constexpr bool kCacheBlocks = true;
+#endif
+
+struct BlockCache {
+  static constexpr size_t kMinBytes = kCacheBlocks ? 1024 : SIZE_MAX, kCachedBytes = size_t(32) << 20,
+                          kSlots = 64;
+  struct Block {
+    size_t bytes;
+    void* data;
+  };
+  std::vector<Block> blocks;  // most recently freed last
+  size_t total = 0;
+
+  void* take(size_t bytes) {
+    for (size_t i = blocks.size(); i-- > 0;)
+      if (blocks[i].bytes == bytes) {
+        void* data = blocks[i].data;
+        blocks.erase(blocks.begin() + static_cast<std::ptrdiff_t>(i));
+        total -= bytes;
+        return data;
+      }
+    return nullptr;
+  }
+  // False when the block is not kept (too small or too large); the caller frees it.
+  bool put(size_t bytes, void* data) {
+    if (bytes < kMinBytes || bytes > kCachedBytes) return false;
+    while (!blocks.empty() && (blocks.size() >= kSlots || total + bytes > kCachedBytes)) {
+      std::free(blocks.front().data);  // the oldest goes first
+      total -= blocks.front().bytes;
+      blocks.erase(blocks.begin());
+    }
+    blocks.push_back({bytes, data});
+    total += bytes;
+    return true;
+  }
+  ~BlockCache();
+};
+
+// Storage freed during thread exit, after this thread's cache is gone, goes straight to free().
+thread_local bool t_cache_alive = false;
+BlockCache& block_cache() {
+  thread_local BlockCache cache;
+  t_cache_alive = true;
+  return cache;
+}
+BlockCache::~BlockCache() {
+  t_cache_alive = false;
+  for (const Block& b : blocks) std::free(b.data);
+}
+
+size_t rounded_bytes(size_t nbytes) { return std::max<size_t>(64, (nbytes + 63) / 64 * 64); }
+
+}  // namespace
+
 Storage::Storage(size_t nbytes, DType dtype) : nbytes_(nbytes), dtype_(dtype) {
   keep_freed_memory_for_reuse();
   // 64-byte alignment suits AVX-512 loads and cache lines; aligned_alloc wants a multiple of it.
-  const size_t rounded = std::max<size_t>(64, (nbytes + 63) / 64 * 64);
-  data_ = std::aligned_alloc(64, rounded);
+  const size_t rounded = rounded_bytes(nbytes);
+  data_ = rounded >= BlockCache::kMinBytes ? block_cache().take(rounded) : nullptr;
+  if (!data_) data_ = std::aligned_alloc(64, rounded);
   if (!data_) fail("Storage: out of memory allocating ", nbytes, " bytes");
 }
 Storage::Storage(void* data, size_t nbytes, DType dtype, Device device,
@@ -103,10 +169,13 @@ Storage::Storage(void* data, size_t nbytes, DType dtype, Device device,
   SNN_CHECK(release_ != nullptr, "Storage: memory owned elsewhere needs a release function");
 }
 Storage::~Storage() {
-  if (release_)
+  if (release_) {
     release_(data_);
-  else
-    std::free(data_);
+    return;
+  }
+  const size_t rounded = rounded_bytes(nbytes_);
+  if (rounded >= BlockCache::kMinBytes && t_cache_alive && block_cache().put(rounded, data_)) return;
+  std::free(data_);
 }
 
 // The CPU kernels read and write through host pointers; a tensor on another device must be copied

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/dispatch.h"
 #include "layers/losses.h"
+#include "robust/attack_kernels.h"
 
 namespace stablenn {
 
@@ -75,31 +77,33 @@ Tensor per_example(const std::vector<double>& v, const Tensor& like) {
 
 // x_adv projected onto the eps-ball around x and then clipped to [lo, hi]; clipping after the ball
 // keeps the point in the ball, since each coordinate only moves towards x's own (in-range) value.
+// (attack_kernels: one fused pass per example for l2.)
 Tensor project(const Tensor& x, const Tensor& x_adv, AttackNorm norm, double eps, double lo, double hi) {
-  return clamp(add(x, project_to_ball(sub(x_adv, x), norm, eps)), lo, hi);
+  return attack_kernels::project(x, x_adv, norm, eps, lo, hi);
 }
 
-// Rows of `t` where mask[i], else rows of `otherwise` (both [N, ...]).
-Tensor choose_rows(const std::vector<bool>& mask, const Tensor& t, const Tensor& otherwise) {
-  std::vector<double> m(mask.begin(), mask.end());
-  return where(per_example(m, t), t, otherwise);
-}
+using attack_kernels::choose_rows;  // rows of t where mask[i], else rows of otherwise
 
-// Per-example p-norms (p = 1, 2 or infinity) of [N, ...] in float64.
+// Per-example p-norms (p = 1, 2 or infinity) of [N, ...] in float64: each value converted to double,
+// then |v|, summed (or maxed) in order. Read in place (no float64 copy of the batch), as FMN asks for
+// three of these per step.
 std::vector<double> row_p_norms(const Tensor& x, double p) {
-  const Tensor flat = x.reshape({x.size(0), -1}).to(DType::Float64).contiguous();
+  const Tensor flat = (is_floating(x.dtype()) ? x : x.to(DType::Float64)).reshape({x.size(0), -1}).contiguous();
   const int64_t rows = flat.size(0), cols = flat.size(1);
-  const double* d = flat.data<double>();
   std::vector<double> out(rows, 0.0);
-  for (int64_t r = 0; r < rows; ++r) {
-    double acc = 0;
-    for (int64_t c = 0; c < cols; ++c) {
-      const double v = std::abs(d[r * cols + c]);
-      if (std::isinf(p)) acc = std::max(acc, v);
-      else acc += p == 1 ? v : v * v;
+  detail::dispatch_float(flat.dtype(), "row_p_norms", [&](auto tag) {
+    using T = decltype(tag);
+    const T* d = flat.data<T>();
+    for (int64_t r = 0; r < rows; ++r) {
+      double acc = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        const double v = std::abs(double(d[r * cols + c]));
+        if (std::isinf(p)) acc = std::max(acc, v);
+        else acc += p == 1 ? v : v * v;
+      }
+      out[r] = p == 2 ? std::sqrt(acc) : acc;
     }
-    out[r] = p == 2 ? std::sqrt(acc) : acc;
-  }
+  });
   return out;
 }
 
@@ -296,10 +300,10 @@ AttackResult apgd(Module& model, const Tensor& x, const Tensor& labels, const Ap
                 shrink = std::max(1, int(0.03 * o.iterations));
   for (int it = 0; it < o.iterations && compact(); ++it) {
     const double a = it == 0 ? 1.0 : o.momentum;
-    const Tensor z = project(xa, add(cur, mul(ascent_direction(g, o.norm), per_example(on_active(eta), cur))),
-                             o.norm, o.eps, o.lo, o.hi);
-    const Tensor next = project(xa, add(cur, add(mul(sub(z, cur), a), mul(sub(cur, prev), 1.0 - a))),
-                                o.norm, o.eps, o.lo, o.hi);
+    // z = project(cur + ascent_direction(g)·eta), next = project(cur + (z − cur)·a + (cur − prev)·(1 − a)),
+    // each one fused pass per example (attack_kernels)
+    const Tensor z = attack_kernels::step_and_project(xa, cur, g, on_active(eta), o.norm, o.eps, o.lo, o.hi);
+    const Tensor next = attack_kernels::momentum_and_project(xa, cur, z, prev, a, o.norm, o.eps, o.lo, o.hi);
     prev = cur;
     cur = next;
     const std::vector<double> loss = evaluate(cur);
@@ -366,7 +370,8 @@ MinNormResult minimum_norm_attack(Module& model, const Tensor& x, const Tensor& 
     const double alpha = o.step_init / 100 + (o.step_init - o.step_init / 100) * cosine;
     const double gamma = o.gamma_final + (o.gamma_init - o.gamma_final) * cosine;
     const std::vector<double> loss = per_example_attack_loss(logits, labels, AttackLoss::Margin);
-    const std::vector<double> g_dual = row_p_norms(g, dual), g_l2 = row_p_norms(g, 2.0);
+    const std::vector<double> g_l2 = row_p_norms(g, 2.0);
+    const std::vector<double> g_dual = dual == 2.0 ? g_l2 : row_p_norms(g, dual);  // l2 is its own dual
     std::vector<double> step(n);
     for (int64_t i = 0; i < n; ++i) {
       if (hit[i]) radius[i] = std::min(radius[i] * (1 - gamma), r.norm[i]);

@@ -62,6 +62,8 @@ std::vector<OpCase> op_cases() {
   std::vector<OpCase> cases = {
       // ---- binary, with broadcasting ----
       {"add", [](const std::vector<Var>& v) { return add(v[0], v[1]); }, {normal(s23, 1), normal({3}, 2)}},
+      {"axpy", [](const std::vector<Var>& v) { return axpy(v[0], v[1], -0.375); }, {normal(s23, 11), normal(s23, 12)}},
+      {"axpy_unit_step", [](const std::vector<Var>& v) { return axpy(v[0], v[1], 1.0); }, {normal(s23, 13), normal(s23, 14)}},
       {"sub", [](const std::vector<Var>& v) { return sub(v[0], v[1]); }, {normal({2, 1}, 3), normal(s23, 4)}},
       {"mul", [](const std::vector<Var>& v) { return mul(v[0], v[1]); }, {normal(s23, 5), normal({2, 1}, 6)}},
       {"div", [](const std::vector<Var>& v) { return div(v[0], v[1]); }, {normal(s23, 7), away_from_zero({3}, 8)}},
@@ -349,4 +351,22 @@ TEST(Ch02GroupSort, PairsAreMaxMinAndGroupsAreSortedDescending) {
 }
 
 }  // namespace
+}  // namespace stablenn
+
+namespace stablenn {
+
+TEST(Ch02Gradcheck, AxpyGivesTheValuesOfAddOfMulBitForBit) {
+  // the fused update replaces add(y, mul(x, alpha)) in the ODE steps and residual blocks
+  Generator g(21);
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    const Tensor y = g.normal({5, 33}, 0, 1, dtype), x = g.normal({5, 33}, 0, 1, dtype);
+    for (double alpha : {1.0, -0.1, 1.0 / 3.0}) {
+      const Tensor fused = axpy(Var(y), Var(x), alpha).value(), plain = add(y, mul(x, alpha));
+      const Tensor strided = axpy(Var(y.t().contiguous().t()), Var(x), alpha).value();  // not contiguous
+      EXPECT_EQ(fused.to_vector(), plain.to_vector()) << dtype_name(dtype) << " alpha " << alpha;
+      EXPECT_EQ(strided.to_vector(), plain.to_vector()) << dtype_name(dtype) << " alpha " << alpha;
+    }
+  }
+}
+
 }  // namespace stablenn

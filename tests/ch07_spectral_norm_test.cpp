@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "layers/stable/linear_operator.h"
 #include "layers/stable/spectral_norm.h"
@@ -249,6 +250,48 @@ TEST(Ch07SpectralNormEstimator, KeyCoversValuesDtypeShapeAndGeometry) {
   const Tensor m = g.normal({4, 6}, 0, 1, kF64);
   EXPECT_NE(weight_norm_key(LinearOperator::dense(Var(m))),
             weight_norm_key(LinearOperator::dense(Var(m.reshape({6, 4})))));
+}
+
+TEST(Ch07SpectralNormEstimator, FingerprintCoversValuesDtypeShapeAndGeometry) {
+  // the fast hash that guards the stored key sees every change weight_norm_key sees
+  Generator g(16);
+  const Tensor k = g.normal({2, 3, 3, 3}, 0, 1, kF64);
+  const uint64_t base = weight_fingerprint(LinearOperator::convolution(Var(k), 1, 1, 6, 6));
+  EXPECT_EQ(weight_fingerprint(LinearOperator::convolution(Var(k.clone()), 1, 1, 6, 6)), base);
+  EXPECT_NE(weight_fingerprint(LinearOperator::convolution(Var(k), 2, 1, 6, 6)), base);
+  EXPECT_NE(weight_fingerprint(LinearOperator::convolution(Var(k), 1, 1, 6, 7)), base);
+  EXPECT_NE(weight_fingerprint(LinearOperator::convolution(Var(k.to(DType::Float32)), 1, 1, 6, 6)), base);
+  const Tensor m = g.normal({4, 6}, 0, 1, kF64);
+  EXPECT_NE(weight_fingerprint(LinearOperator::dense(Var(m))),
+            weight_fingerprint(LinearOperator::dense(Var(m.reshape({6, 4})))));
+  // one ulp anywhere, in every lane and in the tail (5 x 7 float32 = 140 bytes: 4 steps of 32 + 12)
+  const Tensor w = g.normal({5, 7}, 0, 1, DType::Float32);
+  const uint64_t wb = weight_fingerprint(LinearOperator::dense(Var(w)));
+  std::set<uint64_t> seen = {wb};
+  for (int64_t i = 0; i < 5; ++i)
+    for (int64_t j = 0; j < 7; ++j) {
+      Tensor changed = w.clone();
+      changed.set({i, j}, std::nextafter(float(changed.at({i, j})), 10.0f));
+      EXPECT_TRUE(seen.insert(weight_fingerprint(LinearOperator::dense(Var(changed)))).second)
+          << "entry " << i << ", " << j;
+    }
+}
+
+TEST(Ch07SpectralNormEstimator, EvaluationRechecksTheKeyWhenTheBuffersChange) {
+  // the fast path trusts the stored key only while the buffers hold what it verified
+  Generator g(17);
+  Var w(g.normal({7, 5}, 0, 1, kF64), true);
+  const LinearOperator A = LinearOperator::dense(w);
+  EstimatorWithBuffers e(A, random_unit_vector({5}, g, kF64));
+  const double first = e.est.estimate(A, false);
+  EXPECT_EQ(e.est.estimate(A, false), first);  // the fast path
+  e.key.fill_(12345);  // a key of some other weight (as a checkpoint of another network would carry)
+  e.norm.fill_(3.5);
+  EXPECT_EQ(e.est.estimate(A, false), first);  // recomputed, not 3.5
+  EXPECT_EQ(e.key.to_int64()[0], static_cast<int64_t>(weight_norm_key(A)));
+  e.norm.fill_(3.5);  // the key matches: a stored value is used as it is, as before
+  EXPECT_EQ(e.est.estimate(A, false), 3.5);
+  EXPECT_EQ(e.est.estimate(A, false), 3.5);
 }
 
 TEST(Ch07SpectralNormEstimator, ReciprocalRoundedDown) {

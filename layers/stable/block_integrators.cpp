@@ -44,6 +44,8 @@ Var rk_step_negative_field(const ButcherTableau& tableau, const std::function<Va
     const OdeFunction<Var> f = [&](double, const Var& y) { return mul(g(y), minus_h); };
     return rk_step(tableau, f, 0.0, x, 1.0, stages);
   }
+  if (tableau.stages() == 1 && tableau.b[0] == 1.0)  // explicit Euler: x + h·(−g(x)) is x + (−h)·g(x)
+    return axpy(x, g(x), -h);                       // bit for bit, without the pass that negates g
   const OdeFunction<Var> f = [&](double, const Var& y) { return neg(g(y)); };
   return rk_step(tableau, f, 0.0, x, h, stages);
 }

@@ -36,7 +36,7 @@ LinearOperator EulerResNetBlock::op_b() const {
 Var EulerResNetBlock::forward(const Var& x) {
   // x: [N, ...sample] -> [N, ...sample]
   const Var inner = options.activation.apply(op_a().apply(x, bias));
-  return add(x, mul(op_b().apply(inner), options.step));
+  return axpy(x, op_b().apply(inner), options.step);  // x + h·B(inner), one pass
 }
 
 std::string EulerResNetBlock::describe() const {

@@ -54,7 +54,9 @@ struct PowerIterationSchedule {
 //   "eval_norm"      float64 0-d, spectral_norm_upper_bound of the weight (0: not computed yet);
 //   "eval_norm_key"  int64 0-d, weight_norm_key of the weight eval_norm belongs to.
 // Evaluation reuses eval_norm bit for bit while the key matches the current weight, so a network
-// loaded from a checkpoint is exactly the network that was saved.
+// loaded from a checkpoint is exactly the network that was saved. The key is checked on every
+// evaluation forward pass, but through weight_fingerprint, which runs at memory speed: the slower
+// weight_norm_key is recomputed only when the fingerprint or the buffers moved since it last was.
 class SpectralNormEstimator {
  public:
   SpectralNormEstimator() = default;
@@ -81,12 +83,25 @@ class SpectralNormEstimator {
   Tensor u_, eval_norm_, eval_key_;
   PowerIterationSchedule schedule_;
   double last_ = 0;
+  // What upper_bound last verified: the weight's fingerprint and the buffers' values then. While all
+  // three are unchanged, the stored key still matches the weight and weight_norm_key is not needed.
+  bool verified_ = false;
+  uint64_t verified_fingerprint_ = 0;
+  int64_t verified_key_ = 0;
+  double verified_norm_ = 0;
 };
 
 // Chapter 7: a 64-bit FNV-1a hash of A's weight (its bytes, dtype and shape) and A's geometry:
 // what "eval_norm_key" stores. Any change of the weight's values changes it (but for a 2⁻⁶⁴-rare
 // collision).
 uint64_t weight_norm_key(const LinearOperator& A);
+
+// Chapter 7: a second 64-bit hash of the same things (weight bytes, dtype, shape, geometry), built for
+// speed: four independent lanes of xxHash64's multiply-rotate round, so the CPU overlaps them and
+// the hash runs at memory speed (FNV-1a's one serial multiply per word ran at a few bytes a cycle,
+// 3-8 % of an attack on chapter 8's non-expansive network). Not stored anywhere: checkpoints keep
+// weight_norm_key, and the estimator uses this one only to tell that the weight did not move.
+uint64_t weight_fingerprint(const LinearOperator& A);
 
 // Chapter 7: the multiplier a layer applies for a divisor `scale` > 0, in `dtype`: the largest
 // number representable in dtype that is <= 1/scale, so that σ·m <= σ/scale holds for the map the
