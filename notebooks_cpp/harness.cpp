@@ -564,6 +564,10 @@ int run_chapter(int argc, char** argv, const ChapterInfo& info, const std::vecto
               << std::flush;
     ++cells_run;
   }
+  // The run's own time is a result too: a book that quotes how long a chapter takes quotes this.
+  const double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                           (program_start + waited)).count();
+  ctx.result("run_seconds", run_seconds, "%.0f");
   if (!write_run_results(info, program, ctx, opts, cells.size())) return 1;
   std::cout << "\ndone: " << cells_run << " cell" << (cells_run == 1 ? "" : "s") << " in "
             << seconds_since(program_start + waited)
