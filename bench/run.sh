@@ -77,14 +77,15 @@ for exe in "$build"/bench/bench_*; do
   fi
   echo "---- $name ${quick[*]} ${extra[*]} (OMP_NUM_THREADS=$threads)" >&2
   # Lines for the report: "<bench> BENCH|PEAKMEM <workload> <impl> <value> <impl threads>".
-  "$exe" "${quick[@]}" "${extra[@]}" | tee /dev/stderr |
+  # (tee -a: without it, a stderr redirected to a file is truncated at every benchmark.)
+  "$exe" "${quick[@]}" "${extra[@]}" | tee -a /dev/stderr |
     awk -v b="$short" '$1 == "BENCH" || $1 == "PEAKMEM" {print b, $1, $2, $3, $4, "-"}' >>"$results"
   extra=("${extra[@]:0:2}")  # the twin takes --work only
   twin="bench/$name.py"
   if [[ $twins -eq 1 && -f "$twin" ]]; then
     for torch_threads in $(printf '%s\n' 1 "$threads" | sort -un); do
       echo "---- $twin --threads $torch_threads ${quick[*]} ${extra[*]}" >&2
-      "$PYTHON" "$twin" --threads "$torch_threads" "${quick[@]}" "${extra[@]}" | tee /dev/stderr |
+      "$PYTHON" "$twin" --threads "$torch_threads" "${quick[@]}" "${extra[@]}" | tee -a /dev/stderr |
         awk -v b="$short" -v t="$torch_threads" \
           '$1 == "BENCH" || $1 == "PEAKMEM" {print b, $1, $2, $3, $4, ($3 == "pytorch" ? t : "-")}' >>"$results"
     done

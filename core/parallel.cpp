@@ -37,6 +37,7 @@ std::atomic<bool> g_adaptive{[] {
   return !(env && std::strcmp(env, "0") == 0);
 }()};
 std::atomic<double> g_other_load{0.0};
+std::atomic<int64_t> g_count_changes{0};  // times the adapted count moved (thread_count_changes)
 
 // Busy and total clock ticks of the whole machine (/proc/stat's first line), and this process's
 // own CPU ticks (/proc/self/stat, utime + stime). False where /proc is not there (e.g. macOS).
@@ -104,7 +105,8 @@ void probe_load(int requested) {
     g_other_load.store(other, std::memory_order_relaxed);
     const int free_cores = static_cast<int>(std::floor(cpus - other + 0.25));
     const int effective = std::max(1, std::min(requested, free_cores));
-    g_effective.store(effective);
+    const int before = g_effective.exchange(effective);
+    if (effective != (before > 0 ? before : requested)) g_count_changes.fetch_add(1);
   }
   last_busy = busy;
   last_total = total;
@@ -175,6 +177,8 @@ FixedThreads::~FixedThreads() {
 }
 
 double other_load() { return g_other_load.load(std::memory_order_relaxed); }
+
+int64_t thread_count_changes() { return g_count_changes.load(); }
 
 const char* blas_info() {
   static std::string info;

@@ -24,6 +24,10 @@ void set_adaptive_threads(bool on);
 bool adaptive_threads();
 // Chapter 1: cores kept busy by other programs over the last measurement (0 where /proc is absent).
 double other_load();
+// Chapter 1: how many times the adaptation has changed the count in use since the program started.
+// OpenBLAS splits some products by thread count, so a run during which it changed can differ in
+// the last bits from a run with a steady count (the programs say so at their end).
+int64_t thread_count_changes();
 // Chapter 1: a fixed thread count for one scope (adaptation off), restored at its end: for tests and
 // benchmarks that compare thread counts.
 class FixedThreads {

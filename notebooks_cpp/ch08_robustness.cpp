@@ -132,6 +132,20 @@ void record_results(Context& ctx) {
     ctx.result_text(key, percent(state.certified[i]));
   }
   ctx.result_table("accuracy", table.str());
+  // How much the chapter's protocol overstates (the largest chapter − strong over the grid, points),
+  // and the two networks' gap at the largest eps under each protocol: book/08 cell 6 quotes them.
+  if (state.run_protocol[0] && state.run_protocol[1] && state.models.size() == 2) {
+    for (const Model& m : state.models) {
+      double most = 0;
+      for (size_t i = 0; i < state.setup.eps.size(); ++i)
+        most = std::max(most, m.reports[1].accuracy[i] - m.reports[0].accuracy[i]);
+      ctx.result("overstatement." + m.key, 100 * most, "%.0f");
+    }
+    for (int p : {1, 0})
+      ctx.result(std::string("gap_at_largest_eps.") + protocol_keys[p],
+                 100 * (state.models[1].reports[p].accuracy.back() - state.models[0].reports[p].accuracy.back()),
+                 "%.0f");
+  }
   ctx.result_text("attack_size", stablenn::notebook::thousands(state.attack_x.size(0)));
   ctx.result_text("test_size", stablenn::notebook::thousands(state.data.test.size()));
 

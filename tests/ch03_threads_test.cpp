@@ -4,8 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <omp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "core/parallel.h"
 #include "datasets/shapes.h"
@@ -85,6 +90,32 @@ TEST(Ch03Threads, OneBlasThreadIsScopedAndLeavesTheSharedCountAlone) {
   EXPECT_EQ(omp_get_max_threads(), num_threads());
   EXPECT_EQ(requested_threads(), 2);
   EXPECT_TRUE(adaptive_threads());
+}
+
+// The adaptation is visible: a process that keeps a core busy lowers the count in use and the
+// change is counted (the programs report it, since it can change the last bits of a run).
+TEST(Ch03Threads, ABusyCoreLowersTheCountAndTheChangeIsCounted) {
+  const int cores = omp_get_num_procs();
+  if (cores < 2) GTEST_SKIP() << "one core: nothing to lower";
+  FixedThreads fixed(cores);  // every core requested ...
+  const int64_t before = thread_count_changes();
+  set_adaptive_threads(true);  // ... and adapted from here on
+  const pid_t busy = fork();
+  ASSERT_GE(busy, 0) << "fork failed";
+  if (busy == 0) {
+    volatile uint64_t spins = 0;  // the other program: one core kept busy until killed
+    for (;;) spins = spins + 1;
+  }
+  int lowest = cores;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < until && lowest == cores) {
+    lowest = std::min(lowest, num_threads());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(busy, SIGKILL);
+  waitpid(busy, nullptr, 0);
+  EXPECT_LT(lowest, cores) << "the count did not drop while another process kept a core busy";
+  EXPECT_GT(thread_count_changes(), before);
 }
 
 }  // namespace
