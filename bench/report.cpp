@@ -8,15 +8,18 @@
 //   report --table NAME --markdown FILE --threads N [--threads-default] [--quick] [--out DIR] [--load L]
 //
 // --lines FILE holds one measurement per line, "<bench> BENCH|PEAKMEM <workload> <impl> <value>
-// <impl threads or ->", e.g. "node BENCH node_step_rk4_10_adjoint pytorch 0.0293 1". --load: the
+// <impl threads or ->", e.g. "node BENCH node_step_rk4_10_adjoint pytorch 0.0293 1"; a workload
+// measured several times (bench/run.sh --reps) gets the median and the spread. --load: the
 // machine's load average when the run started (/proc/loadavg), quoted under the table since other
 // programs' load moves the times. --table adds a
 // table made elsewhere (bench/bench_load.sh). Tables of earlier runs of other benchmarks are kept, so
 // `bench/run.sh node` updates the node table only; each table says which run it comes from.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "core/error.h"
@@ -82,12 +85,27 @@ std::string bench_table(const std::string& bench, const std::vector<Measurement>
     if (m.impl != "stablenn" && std::find(references.begin(), references.end(), ref) == references.end())
       references.push_back(ref);
   }
-  auto find = [&](const std::string& kind, const std::string& workload, const std::string& ref) {
+  // The median of a workload's repeated runs (bench/run.sh --reps), -1 when it has none; `spread`
+  // gets (max - min) / median.
+  auto find = [&](const std::string& kind, const std::string& workload, const std::string& ref,
+                  double* spread = nullptr) {
+    std::vector<double> values;
     for (const Measurement& m : all)
       if (m.bench == bench && m.kind == kind && m.workload == workload &&
           (ref == "stablenn" ? m.impl == "stablenn" : m.impl + " " + m.threads == ref))
-        return m.value;
-    return -1.0;
+        values.push_back(m.value);
+    if (values.empty()) return -1.0;
+    std::sort(values.begin(), values.end());
+    const size_t n = values.size();
+    const double median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    if (spread) *spread = n > 1 && median > 0 ? (values.back() - values.front()) / median : -1;
+    return median;
+  };
+  // "24.8 s", or "24.8 s (3%)" with the spread of repeated runs.
+  auto time_text = [](double t, double spread) {
+    if (t <= 0) return std::string("–");
+    if (spread < 0) return seconds_text(t);
+    return seconds_text(t) + " (" + std::to_string(static_cast<int>(std::lround(100 * spread))) + "%)";
   };
   bool has_memory = false;
   for (const Measurement& m : all) has_memory = has_memory || (m.bench == bench && m.kind == "PEAKMEM");
@@ -102,12 +120,13 @@ std::string bench_table(const std::string& bench, const std::vector<Measurement>
   for (size_t i = 0; i < references.size(); ++i) md << "---|";
   md << "---|" << (has_memory ? "---|" : "") << "\n";
   for (const std::string& workload : workloads) {
-    const double ours = find("BENCH", workload, "stablenn");
+    double spread = -1;
+    const double ours = find("BENCH", workload, "stablenn", &spread);
     double fastest = -1;
-    md << "| `" << workload << "` | " << (ours > 0 ? seconds_text(ours) : "–");
+    md << "| `" << workload << "` | " << time_text(ours, spread);
     for (const std::string& ref : references) {
-      const double t = find("BENCH", workload, ref);
-      md << " | " << (t > 0 ? seconds_text(t) : "–");
+      const double t = find("BENCH", workload, ref, &spread);
+      md << " | " << time_text(t, spread);
       if (t > 0 && (fastest < 0 || t < fastest)) fastest = t;
     }
     const std::string key = bench + "." + workload;
@@ -140,8 +159,11 @@ std::string bench_table(const std::string& bench, const std::vector<Measurement>
 // "Measured by `bench/run.sh node` (full run): 2 threads, AMD EPYC (2 cores), 2026-12-06, commit
 // abc1234." — under each table, since tables of different runs sit side by side in the file.
 std::string provenance(const std::string& command, const notebook::RunDescription& run,
-                       const std::string& load, bool has_pytorch) {
+                       const std::string& load, bool has_pytorch, int reps) {
   return "*Measured by `" + command + "` (" + (run.smoke ? "--quick run" : "full run") + "): " +
+         (reps > 1 ? "each time the median of " + std::to_string(reps) +
+                          " runs, in brackets their spread (max − min) / median; "
+                    : "") +
          std::to_string(run.threads) + (run.threads == 1 ? " thread" : " threads") + ", " +
          run.cpu + " (" + std::to_string(run.cores) + " cores), " + run.date.substr(0, 10) +
          ", commit " + run.commit + (load.empty() ? "" : "; load average " + load + " at the start") +
@@ -233,14 +255,20 @@ int main(int argc, char** argv) {
       for (auto it = results.results.begin(); it != results.results.end();)
         it = it->first.rfind(bench + ".", 0) == 0 ? results.results.erase(it) : std::next(it);
       bool has_pytorch = false;
-      for (const Measurement& m : measurements) has_pytorch |= m.bench == bench && m.impl == "pytorch";
+      std::map<std::string, int> runs;  // repeated runs of each workload by stablenn
+      for (const Measurement& m : measurements) {
+        has_pytorch |= m.bench == bench && m.impl == "pytorch";
+        if (m.bench == bench && m.kind == "BENCH" && m.impl == "stablenn") ++runs[m.workload];
+      }
+      int reps = 1;
+      for (const auto& [workload, n] : runs) reps = std::max(reps, n);
       if (!made.count(bench)) made[bench] = bench_table(bench, measurements, threads, results);
       std::string table = made[bench];
       while (!table.empty() && table.back() == '\n') table.pop_back();
       const std::string command =
           lines_path.empty() ? "bench/bench_" + bench + ".sh" : "bench/run.sh " + bench;
       results.result_text(bench + ".run", quick ? "quick" : "full");
-      results.result_table(bench, table + "\n\n" + provenance(command, run, load, has_pytorch));
+      results.result_table(bench, table + "\n\n" + provenance(command, run, load, has_pytorch, reps));
       std::cout << "\n" << bench << ":\n" << table << "\n";
     }
     // The file is a --smoke (quick) result when any of its tables is: update_book then refuses it.

@@ -4,13 +4,15 @@
 # tables into OUT/bench_results.json, from which scripts/update_book.sh fills the book's
 # <!-- table bench.<x> --> markers (book/A-references.md §A.8).
 #
-#   bench/run.sh [--quick] [--threads N] [--out DIR] [--no-twins] [--build DIR] [NAME ...]
+#   bench/run.sh [--quick] [--threads N] [--reps N] [--out DIR] [--no-twins] [--build DIR] [NAME ...]
 #
 # NAME: only these benchmarks (e.g. `bench/run.sh node train`); default all. Each side prints
 # "BENCH <workload> <impl> <seconds>" (and "PEAKMEM <workload> <impl> <MiB>"). Our benchmarks run
 # with OMP_NUM_THREADS=N (default 2). PyTorch runs with torch.set_num_threads(1) and (N), and the
 # faster time per workload counts: on 2 cores one intra-op thread is often PyTorch's best setting,
 # and we compare against its best. A ratio stablenn/reference below 1 means stablenn is faster.
+# Every benchmark and twin runs --reps times (default 3; 1 with --quick): the tables give the
+# median and the spread, since one run on a shared machine can be off by tens of percent.
 # --no-twins runs our side only; --build DIR uses that build as it is (no setup, no build): the
 # test book_bench does `--quick --no-twins --build build` to check the book's bench markers.
 set -euo pipefail
@@ -18,6 +20,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 quick=()
 threads=2
+reps=""
 threads_default=(--threads-default)
 out="$ROOT/out"
 twins=1
@@ -27,10 +30,11 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=(--quick) ;;
     --threads) threads="${2:-}"; threads_default=(); shift ;;
+    --reps) reps="${2:-}"; shift ;;
     --out) out="${2:-}"; shift ;;
     --no-twins) twins=0 ;;
     --build) build="${2:-}"; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench/run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     *) names+=("$1") ;;
   esac
@@ -38,6 +42,11 @@ while [[ $# -gt 0 ]]; do
 done
 if ! [[ "$threads" =~ ^[1-9][0-9]*$ ]]; then
   echo "bench/run.sh: --threads expects a positive integer, got '$threads'" >&2
+  exit 2
+fi
+[[ -n "$reps" ]] || reps=$([[ ${#quick[@]} -gt 0 ]] && echo 1 || echo 3)
+if ! [[ "$reps" =~ ^[1-9][0-9]*$ ]]; then
+  echo "bench/run.sh: --reps expects a positive integer, got '$reps'" >&2
   exit 2
 fi
 [[ -n "$out" ]] || { echo "bench/run.sh: --out expects a folder" >&2; exit 2; }
@@ -75,21 +84,21 @@ for exe in "$build"/bench/bench_*; do
       extra+=(--checkpoints out)
     fi
   fi
-  echo "---- $name ${quick[*]} ${extra[*]} (OMP_NUM_THREADS=$threads)" >&2
-  # Lines for the report: "<bench> BENCH|PEAKMEM <workload> <impl> <value> <impl threads>".
-  # (tee -a: without it, a stderr redirected to a file is truncated at every benchmark.)
-  "$exe" "${quick[@]}" "${extra[@]}" | tee -a /dev/stderr |
-    awk -v b="$short" '$1 == "BENCH" || $1 == "PEAKMEM" {print b, $1, $2, $3, $4, "-"}' >>"$results"
-  extra=("${extra[@]:0:2}")  # the twin takes --work only
   twin="bench/$name.py"
-  if [[ $twins -eq 1 && -f "$twin" ]]; then
+  for ((rep = 1; rep <= reps; ++rep)); do
+    echo "---- $name ${quick[*]} ${extra[*]} (OMP_NUM_THREADS=$threads; run $rep of $reps)" >&2
+    # Lines for the report: "<bench> BENCH|PEAKMEM <workload> <impl> <value> <impl threads>".
+    # (tee -a: without it, a stderr redirected to a file is truncated at every benchmark.)
+    "$exe" "${quick[@]}" "${extra[@]}" | tee -a /dev/stderr |
+      awk -v b="$short" '$1 == "BENCH" || $1 == "PEAKMEM" {print b, $1, $2, $3, $4, "-"}' >>"$results"
+    [[ $twins -eq 1 && -f "$twin" ]] || continue
     for torch_threads in $(printf '%s\n' 1 "$threads" | sort -un); do
-      echo "---- $twin --threads $torch_threads ${quick[*]} ${extra[*]}" >&2
-      "$PYTHON" "$twin" --threads "$torch_threads" "${quick[@]}" "${extra[@]}" | tee -a /dev/stderr |
+      echo "---- $twin --threads $torch_threads ${quick[*]} ${extra[*]:0:2} (run $rep of $reps)" >&2
+      "$PYTHON" "$twin" --threads "$torch_threads" "${quick[@]}" "${extra[@]:0:2}" | tee -a /dev/stderr |
         awk -v b="$short" -v t="$torch_threads" \
           '$1 == "BENCH" || $1 == "PEAKMEM" {print b, $1, $2, $3, $4, ($3 == "pytorch" ? t : "-")}' >>"$results"
     done
-  fi
+  done
 done
 if [[ $found -eq 0 ]]; then
   echo "bench/run.sh: no benchmarks in $build/bench/" >&2
