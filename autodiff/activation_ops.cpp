@@ -82,6 +82,31 @@ Var softplus(const Var& x) {
   });
 }
 
+// g·σ'(x) for chapter 10's σ(x) = αx + (1 − α)·softplus(x), as a tape op of both g and x so that the
+// Jacobian regulariser can differentiate through it: linear in g (its g-rule gates again), and
+// σ''(x) = (1 − α)·s(1 − s) with s = sigmoid(x) for the x-rule.
+Var slope_restricted_gate(const Var& g, const Var& x, double alpha) {
+  return record("slope_restricted_gate", slope_restricted_gate(g.value(), x.value(), alpha), {g, x},
+                Saves::inputs(), [alpha](const BackwardContext& c) {
+                  const Var& gv = c.inputs[0];
+                  const Var& xv = c.inputs[1];
+                  Var dg, dx;
+                  if (c.needs_grad(0)) dg = slope_restricted_gate(c.grad, xv, alpha);
+                  if (c.needs_grad(1)) {
+                    const Var s = sigmoid(xv);
+                    dx = c.grad * gv * (s * (1.0 - s)) * (1.0 - alpha);
+                  }
+                  return grads(dg, dx);
+                });
+}
+
+Var slope_restricted(const Var& x, double alpha) {
+  return record("slope_restricted", slope_restricted(x.value(), alpha), {x}, Saves::inputs(),
+                [alpha](const BackwardContext& c) {
+                  return grads(slope_restricted_gate(c.grad, c.inputs[0], alpha));
+                });
+}
+
 Var elu(const Var& x, double alpha) {
   // elu'(x) = 1 for x > 0, alpha e^x = elu(x) + alpha otherwise
   return record("elu", elu(x.value(), alpha), {x}, Saves::inputs_and_output(),

@@ -3,7 +3,7 @@
 // Each op computes its value with the core (core/ops.h, core/linalg.h, core/conv.h) and records one tape
 // node whose backward rule sits beside the forward in the op family's file:
 //   elementwise_ops.cpp  arithmetic, comparisons-based ops (maximum, where, clamp), unary maths
-//   activation_ops.cpp   relu, leaky_relu, tanh, sigmoid, softplus, elu
+//   activation_ops.cpp   relu, leaky_relu, tanh, sigmoid, softplus, slope_restricted, elu
 //   reduce_ops.cpp       sum, mean, amax, amin, var, sum_to
 //   softmax_ops.cpp      logsumexp, softmax, log_softmax
 //   view_ops.cpp         reshape, permute, slice, expand, squeeze, concat, stack, ...
@@ -81,6 +81,9 @@ Var leaky_relu(const Var& x, double slope);
 Var tanh(const Var& x);
 Var sigmoid(const Var& x);
 Var softplus(const Var& x);
+// Chapter 10: αx + (1 − α)·softplus(x) and its slope times g (both fused, both differentiable).
+Var slope_restricted(const Var& x, double alpha);
+Var slope_restricted_gate(const Var& g, const Var& x, double alpha);
 Var elu(const Var& x, double alpha = 1.0);
 
 // ---- reductions (chapter 2); empty axes = all axes ----

@@ -3,14 +3,14 @@
 // (layers/stable/contractivity.h with the program's default sizes, printed below) on random
 // MNIST-sized images (uniform in [0, 1], random labels; the data does not change the work), float32:
 //   contractivity_epoch_none      cross-entropy only
-//   contractivity_epoch_jacobian  + the Jacobian-based penalty: mean ReLU(μ₂ + ρ) over the first 32
-//                                 images of the batch at Euler state k = batch % N, μ₂ by 4 shifted
-//                                 power iterations (2 vector-Jacobian products each) and the
-//                                 recorded Rayleigh quotient
+//   contractivity_epoch_jacobian  + the Jacobian-based penalty: mean ReLU(μ₂ + ρ) over the first 16
+//                                 images of the batch at Euler state k = batch % N, μ₂ by 8 Lanczos
+//                                 steps (2 vector-Jacobian products each) and the recorded Rayleigh
+//                                 quotient at the top Ritz vector
 //   contractivity_epoch_weight    + the weight-based penalty Σ_c ReLU(γ_c + ρ) on the kernel
 // The same weights start every repetition. Prints "BENCH <workload> stablenn <seconds>" (median epoch
 // time after a warm-up epoch). Twin: bench_contractivity.py (the same model and penalties in PyTorch).
-// Usage: build/bench/bench_contractivity [--quick] [--threads N]
+// Usage: build/bench/bench_contractivity [--quick] [--threads N] [--only none|jacobian|weight]
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -35,8 +35,8 @@ ConvNodeConfig bench_config() {
   return c;
 }
 
-constexpr int64_t kBatch = 128, kRegSamples = 32;
-constexpr int kPowerIterations = 4;
+constexpr int64_t kBatch = 128, kRegSamples = 16;
+constexpr int kLanczosSteps = 8;
 constexpr double kRho = 0.5, kLr = 3e-3;
 
 enum class Reg { kNone, kJacobian, kWeight };
@@ -48,8 +48,7 @@ Var loss_of(ConvNodeClassifier& net, Reg reg, const Tensor& x, const Tensor& y, 
     const Tensor xs = net.last_states[k].narrow(0, 0, kRegSamples);
     const Var us(net.last_states[0].narrow(0, 0, kRegSamples));
     LogNormOptions o;
-    o.iterations = kPowerIterations;
-    o.shift = field_norm_bound(*net.field);
+    o.iterations = kLanczosSteps;
     o.seed = static_cast<uint64_t>(batch_index);
     const auto f = [&](const Var& v) { return net.field->drive(v, us); };
     loss = loss + log_norm_penalty(log_norm2_estimate(f, xs, o), kRho);
@@ -62,7 +61,8 @@ Var loss_of(ConvNodeClassifier& net, Reg reg, const Tensor& x, const Tensor& y, 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto args = parse_bench_args(argc, argv, "[--quick] [--threads N]");
+  const auto args = parse_bench_args(argc, argv, "[--quick] [--threads N] [--only none|jacobian|weight]",
+                                     {"none", "jacobian", "weight"});
   const int64_t batches = args.quick ? 10 : 50;
   const int warmup = 1, reps = args.quick ? 3 : 5;
   const ConvNodeConfig config = bench_config();
@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
       {"contractivity_epoch_jacobian", Reg::kJacobian},
       {"contractivity_epoch_weight", Reg::kWeight}};
   for (const auto& [name, reg] : workloads) {
+    if (!args.only.empty() && name != "contractivity_epoch_" + args.only) continue;  // e.g. for a profiler
     Generator init(1);
     ConvNodeClassifier net(config, init);
     net.keep_states = reg == Reg::kJacobian;

@@ -30,7 +30,8 @@ void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
 // out = op(a, b) elementwise, broadcast. `out_dtype_same` is always true here: comparisons give 0/1
 // in the operands' dtype, so one output type suffices.
 template <class Op>
-Tensor binary(const Tensor& a, const Tensor& b, const char* name, bool float_only, const Op& op) {
+Tensor binary(const Tensor& a, const Tensor& b, const char* name, bool float_only, const Op& op,
+              int64_t grain = kCheapGrain) {
   check_same_dtype(a, b, name);
   if (float_only) SNN_CHECK(is_floating(a.dtype()), name, ": expected float tensors, got int64");
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
@@ -42,7 +43,7 @@ Tensor binary(const Tensor& a, const Tensor& b, const char* name, bool float_onl
     const T* x = ea.data<T>();
     const T* y = eb.data<T>();
     detail::for_each_strided<3>(
-        shape, {&out.strides(), &ea.strides(), &eb.strides()}, kCheapGrain,
+        shape, {&out.strides(), &ea.strides(), &eb.strides()}, grain,
         [&](const std::array<int64_t, 3>& off, const std::array<int64_t, 3>& s, int64_t n) {
           T* po = o + off[0];
           const T* px = x + off[1];
@@ -152,6 +153,26 @@ inline float log1p_unit(float e) {
   p = p * s2 + 1.0f / 3.0f;
   p = p * s2 + 1.0f;
   return 2.0f * s * p;
+}
+
+// The logistic function; two branches so that exp never overflows (float32: branch-free, so it
+// vectorises; float64 keeps std::exp).
+template <class T>
+inline T sigmoid_value(T v) {
+  if constexpr (std::is_same_v<T, float>) {
+    const float e = exp_nonpositive(-std::fabs(v));
+    return (v >= 0 ? 1.0f : e) / (1.0f + e);
+  }
+  if (v >= 0) return T(1) / (T(1) + std::exp(-v));
+  const T e = std::exp(v);
+  return e / (T(1) + e);
+}
+
+// log(1 + e^v) = max(v, 0) + log1p(e^-|v|): no overflow for large |v|.
+template <class T>
+inline T softplus_value(T v) {
+  if constexpr (std::is_same_v<T, float>) return std::max(v, 0.0f) + log1p_unit(exp_nonpositive(-std::fabs(v)));
+  return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v)));
 }
 
 }  // namespace
@@ -318,17 +339,7 @@ Tensor tanh(const Tensor& x) {
 }
 Tensor sigmoid(const Tensor& x) {
   if (detail::off_cpu(x)) return detail::run_on_device(DeviceOp::Sigmoid, x);
-  // Two branches so that exp never overflows.
-  return unary(x, "sigmoid", kCostlyGrain, [](auto v) {
-    using T = decltype(v);
-    if constexpr (std::is_same_v<T, float>) {  // branch-free, vectorises (float64 keeps std::exp)
-      const float e = exp_nonpositive(-std::fabs(v));
-      return (v >= 0 ? 1.0f : e) / (1.0f + e);
-    }
-    if (v >= 0) return T(1) / (T(1) + std::exp(-v));
-    const T e = std::exp(v);
-    return e / (T(1) + e);
-  });
+  return unary(x, "sigmoid", kCostlyGrain, [](auto v) { return sigmoid_value(v); });
 }
 Tensor relu(const Tensor& x) {
   if (detail::off_cpu(x)) return detail::run_on_device(DeviceOp::Relu, x);
@@ -341,12 +352,25 @@ Tensor leaky_relu(const Tensor& x, double slope) {
   });
 }
 Tensor softplus(const Tensor& x) {
-  // log(1 + e^v) = max(v, 0) + log1p(e^-|v|): no overflow for large |v|.
-  return unary(x, "softplus", kCostlyGrain, [](auto v) {
+  return unary(x, "softplus", kCostlyGrain, [](auto v) { return softplus_value(v); });
+}
+// αx + (1 − α)·softplus(x) and g·(α + (1 − α)·sigmoid(x)) in one pass each: chapter 10's field
+// applies the activation and its slope at every Euler step (composed, they took nine passes).
+Tensor slope_restricted(const Tensor& x, double alpha) {
+  return unary(x, "slope_restricted", kCostlyGrain, [alpha](auto v) {
     using T = decltype(v);
-    if constexpr (std::is_same_v<T, float>) return std::max(v, 0.0f) + log1p_unit(exp_nonpositive(-std::fabs(v)));
-    return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v)));
+    return static_cast<T>(alpha) * v + static_cast<T>(1 - alpha) * softplus_value(v);
   });
+}
+Tensor slope_restricted_gate(const Tensor& g, const Tensor& x, double alpha) {
+  SNN_CHECK(is_floating(g.dtype()), "slope_restricted_gate: expected float tensors");
+  return binary(
+      g, x, "slope_restricted_gate", true,
+      [alpha](auto gv, auto v) {
+        using T = decltype(gv);
+        return gv * (static_cast<T>(alpha) + static_cast<T>(1 - alpha) * sigmoid_value(static_cast<T>(v)));
+      },
+      kCostlyGrain);
 }
 Tensor elu(const Tensor& x, double alpha) {
   return unary(x, "elu", kCostlyGrain, [alpha](auto v) {

@@ -64,6 +64,9 @@ Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double slope);
 Tensor softplus(const Tensor& x);  // log(1 + e^x), computed without overflow
+// Chapter 10: σ(x) = αx + (1 − α)·softplus(x), slopes in [α, 1], and the product g·σ'(x), fused.
+Tensor slope_restricted(const Tensor& x, double alpha);
+Tensor slope_restricted_gate(const Tensor& g, const Tensor& x, double alpha);
 Tensor elu(const Tensor& x, double alpha = 1.0);
 
 // ---- reductions (chapter 1) ----

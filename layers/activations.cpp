@@ -63,10 +63,10 @@ Activation Activation::elu(double alpha) {
 Activation Activation::slope_restricted(double alpha) {
   SNN_CHECK(alpha > 0 && alpha < 1, "slope-restricted activation: alpha must lie in (0, 1), got ",
             alpha);
-  // Composed of ops that each carry their backward (softplus' is sigmoid, itself differentiable), so
-  // the Jacobian regulariser of chapter 10 can differentiate through σ' as well.
+  // One fused op whose backward (σ' times the gradient) is itself differentiable, so the Jacobian
+  // regulariser of chapter 10 can differentiate through σ' as well.
   return {"SlopeRestricted(" + number(alpha) + ")",
-          [alpha](const Var& x) { return x * alpha + stablenn::softplus(x) * (1 - alpha); }, 1.0,
+          [alpha](const Var& x) { return stablenn::slope_restricted(x, alpha); }, 1.0,
           SlopeBounds{alpha, 1.0}};
 }
 Activation Activation::group_sort(int64_t group_size) {

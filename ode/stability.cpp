@@ -201,17 +201,19 @@ double absolute_monotonicity_radius(const ButcherTableau& tableau, double search
   return radius < 1e-9 ? 0.0 : radius;  // bisection toward 0 stops at rounding level
 }
 
-std::vector<double> symmetric_eigenvalues(std::vector<double> a, int64_t n) {
-  // a: [n*n] symmetric -> eigenvalues [n], ascending
-  SNN_CHECK(n >= 0 && static_cast<int64_t>(a.size()) == n * n, "symmetric_eigenvalues: matrix has ",
+SymmetricEigen symmetric_eigen(std::vector<double> a, int64_t n) {
+  // a: [n*n] symmetric -> eigenvalues [n], ascending, and their unit eigenvectors
+  SNN_CHECK(n >= 0 && static_cast<int64_t>(a.size()) == n * n, "symmetric_eigen: matrix has ",
             a.size(), " entries, expected ", n, "*", n);
   double norm = 0.0;
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) {
       SNN_CHECK(std::fabs(a[i * n + j] - a[j * n + i]) <= 1e-12 * (1.0 + std::fabs(a[i * n + j])),
-                "symmetric_eigenvalues: the matrix is not symmetric at (", i, ", ", j, ")");
+                "symmetric_eigen: the matrix is not symmetric at (", i, ", ", j, ")");
       norm += a[i * n + j] * a[i * n + j];
     }
+  std::vector<double> v(static_cast<size_t>(n * n), 0.0);  // the rotations so far, as columns
+  for (int64_t i = 0; i < n; ++i) v[i * n + i] = 1.0;
   // Cyclic Jacobi: each rotation zeroes one off-diagonal pair; the off-diagonal mass falls
   // quadratically once small.
   for (int sweep = 0; sweep < 100; ++sweep) {
@@ -226,10 +228,13 @@ std::vector<double> symmetric_eigenvalues(std::vector<double> a, int64_t n) {
         const double theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
         const double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1.0));
         const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
-        for (int64_t k = 0; k < n; ++k) {  // columns p and q
+        for (int64_t k = 0; k < n; ++k) {  // columns p and q, of a and of v
           const double akp = a[k * n + p], akq = a[k * n + q];
           a[k * n + p] = c * akp - s * akq;
           a[k * n + q] = s * akp + c * akq;
+          const double vkp = v[k * n + p], vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
         }
         for (int64_t k = 0; k < n; ++k) {  // rows p and q
           const double apk = a[p * n + k], aqk = a[q * n + k];
@@ -239,10 +244,21 @@ std::vector<double> symmetric_eigenvalues(std::vector<double> a, int64_t n) {
       }
     }
   }
-  std::vector<double> eigenvalues(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) eigenvalues[i] = a[i * n + i];
-  std::sort(eigenvalues.begin(), eigenvalues.end());
-  return eigenvalues;
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return a[i * n + i] < a[j * n + j]; });
+  SymmetricEigen out;
+  out.values.resize(static_cast<size_t>(n));
+  out.vectors.resize(static_cast<size_t>(n * n));
+  for (int64_t i = 0; i < n; ++i) {
+    out.values[i] = a[order[i] * n + order[i]];
+    for (int64_t k = 0; k < n; ++k) out.vectors[k * n + i] = v[k * n + order[i]];
+  }
+  return out;
+}
+
+std::vector<double> symmetric_eigenvalues(std::vector<double> matrix, int64_t n) {
+  return symmetric_eigen(std::move(matrix), n).values;
 }
 
 AlgebraicStability algebraic_stability(const ButcherTableau& tableau) {

@@ -66,4 +66,12 @@ AlgebraicStability algebraic_stability(const ButcherTableau& tableau);
 // Chapter 6: eigenvalues (ascending) of a symmetric [n*n] row-major matrix by cyclic Jacobi rotations.
 std::vector<double> symmetric_eigenvalues(std::vector<double> matrix, int64_t n);
 
+// Chapter 10: the same with the eigenvectors: column i of `vectors` ([n*n], row-major) is the unit
+// eigenvector of values[i]. (The Lanczos estimate of μ₂ needs the top eigenvector of a small matrix.)
+struct SymmetricEigen {
+  std::vector<double> values;
+  std::vector<double> vectors;
+};
+SymmetricEigen symmetric_eigen(std::vector<double> matrix, int64_t n);
+
 }  // namespace stablenn

@@ -97,6 +97,9 @@ std::vector<OpCase> op_cases() {
       {"sigmoid", [](const std::vector<Var>& v) { return sigmoid(v[0]); }, {normal(s23, 31)}},
       {"softplus", [](const std::vector<Var>& v) { return softplus(v[0]); }, {normal(s23, 32, 3.0)}},
       {"elu", [](const std::vector<Var>& v) { return elu(v[0], 0.7); }, {away_from_zero(s23, 33)}},
+      {"slope_restricted", [](const std::vector<Var>& v) { return slope_restricted(v[0], 0.3); }, {normal(s23, 98, 3.0)}},
+      {"slope_restricted_gate", [](const std::vector<Var>& v) { return slope_restricted_gate(v[0], v[1], 0.3); },
+       {normal(s23, 99), normal(s23, 100, 3.0)}},
       // ---- reductions ----
       {"sum_axes", [](const std::vector<Var>& v) { return sum(v[0], {0, 2}); }, {normal({2, 3, 2}, 34)}},
       {"sum_all_keepdim", [](const std::vector<Var>& v) { return sum(v[0], {}, true); }, {normal(s23, 35)}},

@@ -119,6 +119,27 @@ TEST(Ch10Activation, SlopeRestrictedValuesSlopesAndGradients) {
   EXPECT_THROW(Activation::slope_restricted(0.0), Error);
 }
 
+// The fused float32 kernels (one pass each) against the composed reference ops in float64.
+TEST(Ch10Activation, FusedFloat32KernelsMatchTheComposedReference) {
+  Generator g(4);
+  const Tensor x = g.normal({4, 3, 5, 7}, 0.0, 8.0, DType::Float64);
+  const Tensor grad = g.normal({4, 3, 5, 7}, 0.0, 1.0, DType::Float64);
+  const double alpha = 0.5;
+  const Tensor value_ref = add(mul(x, alpha), mul(softplus(x), 1 - alpha));
+  const Tensor gate_ref = mul(grad, add(mul(sigmoid(x), 1 - alpha), alpha));
+  const Tensor x32 = x.to(DType::Float32), grad32 = grad.to(DType::Float32);
+  const Tensor value = slope_restricted(x32, alpha).to(DType::Float64);
+  const Tensor gate = slope_restricted_gate(grad32, x32, alpha).to(DType::Float64);
+  // A few float32 ulps of values up to ~30; the gate also broadcasts a [C, 1, 1] operand.
+  EXPECT_LT(max_abs_diff(value, value_ref), 1e-5);
+  EXPECT_LT(max_abs_diff(gate, gate_ref), 1e-6);
+  EXPECT_LT(max_abs_diff(slope_restricted(x, alpha), value_ref), 1e-13);
+  const Tensor column = g.normal({3, 1, 1}, 0.0, 1.0, DType::Float64);
+  EXPECT_LT(max_abs_diff(slope_restricted_gate(x, column, alpha), mul(x, add(mul(sigmoid(column), 1 - alpha), alpha))),
+            1e-14);
+  EXPECT_THROW(slope_restricted_gate(x32, x, alpha), Error);  // mixed dtypes
+}
+
 TEST(Ch10LogNorm, PowerIterationMatchesTheExactEigenvalue) {
   for (uint64_t seed : {1u, 2u, 3u}) {
     DenseField f = random_dense_field(6, seed, 2.0);
@@ -126,6 +147,7 @@ TEST(Ch10LogNorm, PowerIterationMatchesTheExactEigenvalue) {
     const Tensor x = g.normal({4, 6}, 0.0, 1.0, DType::Float64);
     const auto fn = [&](const Var& s) { return f(s); };
     LogNormOptions o;
+    o.method = LogNormOptions::Method::kPower;
     o.iterations = 400;
     o.shift = 2.0 * std::sqrt(sum(square(f.w.value())).item());  // > ‖W‖_F >= ‖J‖₂
     const std::vector<double> mu = log_norm2_estimate(fn, x, o).value().to_vector();
@@ -150,17 +172,36 @@ TEST(Ch10LogNorm, ConvolutionalFieldSamplewise) {
   }
   const Tensor x = g.normal({3, 2, 4, 4}, 0.0, 1.0, DType::Float64);
   const auto fn = [&](const Var& s) { return field.forward(s); };
-  LogNormOptions o;
-  o.iterations = 5000;  // 32 eigenvalues close together: slow convergence, cheap at this size
-  o.shift = field_norm_bound(field);
-  const std::vector<double> mu = log_norm2_estimate(fn, x, o).value().to_vector();
+  LogNormOptions power;
+  power.method = LogNormOptions::Method::kPower;
+  power.iterations = 5000;  // 32 eigenvalues close together: slow convergence, cheap at this size
+  power.shift = field_norm_bound(field);
+  const std::vector<double> mu = log_norm2_estimate(fn, x, power).value().to_vector();
+  LogNormOptions lanczos;
+  lanczos.iterations = 32;  // the dimension: the Krylov space is the whole space, T's spectrum S's
+  const std::vector<double> mu_lanczos = log_norm2_estimate(fn, x, lanczos).value().to_vector();
+  // At equal cost: k power iterates lie in the Krylov space of k + 1 Lanczos steps, whose top Ritz
+  // value is the largest Rayleigh quotient there, so Lanczos(k + 1) >= power(k) for the same start.
+  std::vector<std::vector<double>> power_k, lanczos_k;
+  for (int k : {2, 4, 6}) {
+    power.iterations = k;
+    lanczos.iterations = k + 1;
+    power_k.push_back(log_norm2_estimate(fn, x, power).value().to_vector());
+    lanczos_k.push_back(log_norm2_estimate(fn, x, lanczos).value().to_vector());
+  }
   for (int64_t n = 0; n < 3; ++n) {
     const Tensor j = field_jacobian(fn, x.narrow(0, n, 1));
     const double exact = lambda_max_sym(j);
     EXPECT_NEAR(mu[n], exact, 1e-5);
     EXPECT_LE(mu[n], exact + 1e-9);
+    EXPECT_NEAR(mu_lanczos[n], exact, 1e-9);
+    for (size_t i = 0; i < power_k.size(); ++i) {
+      EXPECT_LE(lanczos_k[i][n], exact + 1e-9) << "sample " << n;
+      EXPECT_GE(lanczos_k[i][n], power_k[i][n] - 1e-9) << "sample " << n << ", case " << i;
+    }
   }
-  EXPECT_THROW(log_norm2_estimate(fn, x, LogNormOptions{0, 1.0, 0}), Error);
+  power.iterations = 0;
+  EXPECT_THROW(log_norm2_estimate(fn, x, power), Error);
 }
 
 // The convolution matrix on a 5x5 image, built column by column from conv2d, against the sums.
@@ -251,16 +292,24 @@ TEST(Ch10Regularisers, JacobianPenaltyGradientMatchesFiniteDifferences) {
   const Tensor b = g.normal({4}, 0.0, 0.5, DType::Float64);
   const Tensor w0 = g.normal({4, 4}, 0.0, 1.0, DType::Float64);
   const Activation sigma = Activation::slope_restricted(0.5);
-  // Converged iterations: the Rayleigh quotient's gradient is then the eigenvalue's.
-  const VarFunction penalty = [&](const std::vector<Var>& in) {
-    const auto fn = [&](const Var& s) { return sigma.apply(linear(s, in[0], in[1])); };
-    return log_norm_penalty(log_norm2_estimate(fn, x, LogNormOptions{1000, 6.0, 1}), 0.5);
-  };
-  ASSERT_GT(penalty({Var(w0), Var(b)}).value().item(), 0.0);
-  GradcheckOptions o;
-  o.atol = 1e-6;
-  o.rtol = 1e-4;
-  EXPECT_TRUE(gradcheck(penalty, {w0, b}, o));
+  // Converged iterations (1000 power iterations; 4 Lanczos steps span the 4-dimensional space): the
+  // Rayleigh quotient's gradient is then the eigenvalue's.
+  for (const auto method : {LogNormOptions::Method::kPower, LogNormOptions::Method::kLanczos}) {
+    LogNormOptions options;
+    options.method = method;
+    options.iterations = method == LogNormOptions::Method::kPower ? 1000 : 4;
+    options.shift = 6.0;
+    options.seed = 1;
+    const VarFunction penalty = [&](const std::vector<Var>& in) {
+      const auto fn = [&](const Var& s) { return sigma.apply(linear(s, in[0], in[1])); };
+      return log_norm_penalty(log_norm2_estimate(fn, x, options), 0.5);
+    };
+    ASSERT_GT(penalty({Var(w0), Var(b)}).value().item(), 0.0);
+    GradcheckOptions o;
+    o.atol = 1e-6;
+    o.rtol = 1e-4;
+    EXPECT_TRUE(gradcheck(penalty, {w0, b}, o));
+  }
 }
 
 TEST(Ch10Contraction, EulerTrajectoriesContractAtThePredictedRate) {

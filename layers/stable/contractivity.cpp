@@ -7,6 +7,7 @@
 
 #include "autodiff/backward.h"
 #include "core/random.h"
+#include "ode/stability.h"
 
 namespace stablenn {
 
@@ -25,6 +26,71 @@ Tensor normalise_samples(const Tensor& v) {
   const Var w(v);
   const Var norm = sqrt(sum(square(w), sample_axes(v.dim()), true));
   return (w / (norm + 1e-30)).value();
+}
+
+// Per-sample dot products <a_n, b_n> -> one double per sample.
+std::vector<double> sample_dots(const Tensor& a, const Tensor& b) {
+  NoGrad no_grad;
+  return sum(Var(a) * Var(b), sample_axes(a.dim())).value().to_vector();
+}
+
+// Each sample's slice scaled by its own factor: out_n = s_n · a_n.
+Tensor scale_samples(const Tensor& a, const std::vector<double>& s) {
+  Shape shape(a.dim(), 1);
+  shape[0] = a.size(0);
+  return mul(a, Tensor::from_vector(s, shape, a.dtype()));
+}
+
+// Lanczos on the symmetric operator S (block diagonal over samples: one Krylov space per sample)
+// from the unit start q_1 = v: k steps give the tridiagonal T_k = Q_kᵀ S Q_k, whose largest
+// eigenvalue (the top Ritz value) approaches λ_max(S) much faster than k power iterations, since
+// the Krylov space holds the best polynomial filter of degree k, not only the k-th power. Returns
+// the unit Ritz vector Q_k y of each sample. Each new q is re-orthogonalised against all previous
+// ones (k is small), and a sample whose Krylov space closes early (β ≈ 0) keeps its shorter T.
+Tensor lanczos_top_vector(const std::function<Tensor(const Tensor&)>& apply, const Tensor& v, int steps) {
+  const int64_t n = v.size(0);
+  std::vector<Tensor> q = {v};
+  std::vector<std::vector<double>> alpha(n), beta(n);  // T's diagonal and off-diagonal, per sample
+  std::vector<bool> closed(static_cast<size_t>(n), false);
+  for (int j = 0; j < steps; ++j) {
+    Tensor w = apply(q[j]);
+    const std::vector<double> a = sample_dots(w, q[j]);
+    for (int64_t s = 0; s < n; ++s)
+      if (!closed[s]) alpha[s].push_back(a[s]);
+    if (j + 1 == steps) break;
+    for (int pass = 0; pass < 2; ++pass)  // twice is enough (Kahan–Parlett)
+      for (const Tensor& qi : q) {
+        std::vector<double> d = sample_dots(w, qi);
+        for (double& x : d) x = -x;
+        w = add(w, scale_samples(qi, d));
+      }
+    std::vector<double> norm = sample_dots(w, w), inv(static_cast<size_t>(n), 0.0);
+    for (int64_t s = 0; s < n; ++s) {
+      const double b = std::sqrt(std::max(norm[s], 0.0));
+      if (closed[s] || !(b > 1e-6 * std::max(1.0, std::fabs(alpha[s].back())))) {
+        closed[s] = true;  // an invariant subspace: T is exact, the rest of q stays zero
+        continue;
+      }
+      beta[s].push_back(b);
+      inv[s] = 1.0 / b;
+    }
+    q.push_back(scale_samples(w, inv));
+  }
+  // The top eigenvector y of each sample's T, then the Ritz vector Σ_j y_j q_j.
+  std::vector<std::vector<double>> weights(q.size(), std::vector<double>(static_cast<size_t>(n), 0.0));
+  for (int64_t s = 0; s < n; ++s) {
+    const int64_t m = static_cast<int64_t>(alpha[s].size());
+    std::vector<double> t(static_cast<size_t>(m * m), 0.0);
+    for (int64_t i = 0; i < m; ++i) {
+      t[i * m + i] = alpha[s][i];
+      if (i + 1 < m) t[i * m + i + 1] = t[(i + 1) * m + i] = beta[s][i];
+    }
+    const SymmetricEigen e = symmetric_eigen(t, m);
+    for (int64_t i = 0; i < m; ++i) weights[i][s] = e.vectors[i * m + (m - 1)];
+  }
+  Tensor ritz = scale_samples(q[0], weights[0]);
+  for (size_t i = 1; i < q.size(); ++i) ritz = add(ritz, scale_samples(q[i], weights[i]));
+  return normalise_samples(ritz);
 }
 
 }  // namespace
@@ -124,13 +190,21 @@ Var log_norm2_estimate(const std::function<Var(const Var&)>& f, const Tensor& x,
   const Var jt_u = grad({y}, {xl}, {u}, record)[0];
   GradOptions keep;
   keep.retain_graph = true;
-  Generator gen(o.seed);
-  Tensor v = normalise_samples(gen.normal(x.shape(), 0.0, 1.0, x.dtype()));
-  for (int it = 0; it < o.iterations; ++it) {
+  const auto symmetric_part_times = [&](const Tensor& v) {  // S v = (J v + Jᵀ v) / 2
     const Tensor jv = grad({jt_u}, {u}, {Var(v)}, keep)[0].value();  // J v = d/du <Jᵀu, v>
     const Tensor jtv = grad({y}, {xl}, {Var(v)}, keep)[0].value();   // Jᵀ v
     NoGrad no_grad;
-    v = normalise_samples(((Var(jv) + Var(jtv)) * 0.5 + Var(v) * o.shift).value());
+    return ((Var(jv) + Var(jtv)) * 0.5).value();
+  };
+  Generator gen(o.seed);
+  Tensor v = normalise_samples(gen.normal(x.shape(), 0.0, 1.0, x.dtype()));
+  if (o.method == LogNormOptions::Method::kPower) {
+    for (int it = 0; it < o.iterations; ++it) {
+      NoGrad no_grad;
+      v = normalise_samples((Var(symmetric_part_times(v)) + Var(v) * o.shift).value());
+    }
+  } else {
+    v = lanczos_top_vector(symmetric_part_times, v, o.iterations);
   }
   // vᵀ S v = vᵀ Jᵀ v, recorded so that its gradient reaches the parameters.
   const Var jtv = grad({y}, {xl}, {Var(v)}, record)[0];

@@ -82,17 +82,22 @@ class ConvNodeClassifier : public Module {
 
 // Chapter 10: settings of the power iteration for μ₂.
 struct LogNormOptions {
-  int iterations = 5;  // power iterations on S + cI, S = (J + Jᵀ)/2
-  // c: makes S + cI positive semidefinite so that its dominant eigenvalue is λ_max(S) + c (plain
-  // power iteration finds the eigenvalue of largest MAGNITUDE, the most negative one for a
-  // contractive field). Needs c >= −λ_min(S); ‖J‖₂ or any bound of it will do.
+  // Chapter 10: how the top eigenvector of S = (J + Jᵀ)/2 is sought. Both use one product S·v
+  // (two backward passes) per iteration; Lanczos finds λ_max(S) in far fewer of them (book/10 §3).
+  enum class Method { kPower, kLanczos };
+  Method method = Method::kLanczos;
+  int iterations = 5;  // products S·v (power iterations, or Lanczos steps)
+  // Power iteration only: c makes S + cI positive semidefinite so that its dominant eigenvalue is
+  // λ_max(S) + c (plain power iteration finds the eigenvalue of largest MAGNITUDE, the most negative
+  // one for a contractive field). Needs c >= −λ_min(S); ‖J‖₂ or any bound of it will do.
   double shift = 0.0;
   uint64_t seed = 0;  // of the random start vectors
 };
 
 // Chapter 10: for a field f mapping [N, ...] -> [N, ...] sample by sample, an estimate of
-// μ₂(J_f(x_n)) for each sample n -> [N]. The value is the Rayleigh quotient vᵀJv at the last
-// (detached) iterate v, so it is a LOWER estimate of λ_max(S) that converges to it; its gradient
+// μ₂(J_f(x_n)) for each sample n -> [N]. The value is the Rayleigh quotient vᵀJv at the final
+// (detached) vector v — the last power iterate, or the Ritz vector of the largest Ritz value of the
+// Lanczos steps — so it is a LOWER estimate of λ_max(S) that converges to it; its gradient
 // with respect to the parameters f closes over is that of the eigenvalue (Hellmann–Feynman: at an
 // eigenvector, dλ = vᵀ dS v). Costs 2 backward passes per iteration after one forward.
 Var log_norm2_estimate(const std::function<Var(const Var&)>& f, const Tensor& x,
