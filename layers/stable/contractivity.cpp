@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "autodiff/backward.h"
+#include "core/parallel.h"
 #include "core/random.h"
 #include "ode/stability.h"
 
@@ -28,17 +29,26 @@ Tensor normalise_samples(const Tensor& v) {
   return (w / (norm + 1e-30)).value();
 }
 
-// Per-sample dot products <a_n, b_n> -> one double per sample.
-std::vector<double> sample_dots(const Tensor& a, const Tensor& b) {
-  NoGrad no_grad;
-  return sum(Var(a) * Var(b), sample_axes(a.dim())).value().to_vector();
-}
-
-// Each sample's slice scaled by its own factor: out_n = s_n · a_n.
-Tensor scale_samples(const Tensor& a, const std::vector<double>& s) {
-  Shape shape(a.dim(), 1);
-  shape[0] = a.size(0);
-  return mul(a, Tensor::from_vector(s, shape, a.dtype()));
+// One sample's Lanczos step after w = S q_j: α_j = <w, q_j>; unless it is the last step, w minus its
+// components along q_1 … q_j (classical Gram–Schmidt, twice: enough in floating point,
+// Kahan–Parlett) and β_j = ‖w‖. Plain loops over one sample's contiguous slice of d values,
+// accumulated in double.
+template <class T>
+void lanczos_sample_step(T* w, const std::vector<const T*>& q, int64_t d, bool last, double& alpha, double& beta) {
+  double a = 0;
+  for (int64_t i = 0; i < d; ++i) a += static_cast<double>(w[i]) * q.back()[i];
+  alpha = a;
+  if (last) return;
+  for (int pass = 0; pass < 2; ++pass)
+    for (const T* qi : q) {
+      double dot = 0;
+      for (int64_t i = 0; i < d; ++i) dot += static_cast<double>(w[i]) * qi[i];
+      const T c = static_cast<T>(dot);
+      for (int64_t i = 0; i < d; ++i) w[i] -= c * qi[i];
+    }
+  double norm = 0;
+  for (int64_t i = 0; i < d; ++i) norm += static_cast<double>(w[i]) * w[i];
+  beta = std::sqrt(norm);
 }
 
 // Lanczos on the symmetric operator S (block diagonal over samples: one Krylov space per sample)
@@ -47,37 +57,45 @@ Tensor scale_samples(const Tensor& a, const std::vector<double>& s) {
 // the Krylov space holds the best polynomial filter of degree k, not only the k-th power. Returns
 // the unit Ritz vector Q_k y of each sample. Each new q is re-orthogonalised against all previous
 // ones (k is small), and a sample whose Krylov space closes early (β ≈ 0) keeps its shorter T.
-Tensor lanczos_top_vector(const std::function<Tensor(const Tensor&)>& apply, const Tensor& v, int steps) {
-  const int64_t n = v.size(0);
-  std::vector<Tensor> q = {v};
+template <class T>
+Tensor lanczos_top_vector_typed(const std::function<Tensor(const Tensor&)>& apply, const Tensor& v, int steps) {
+  const int64_t n = v.size(0), d = v.numel() / std::max<int64_t>(1, n);
+  std::vector<Tensor> q = {v.contiguous()};
   std::vector<std::vector<double>> alpha(n), beta(n);  // T's diagonal and off-diagonal, per sample
-  std::vector<bool> closed(static_cast<size_t>(n), false);
+  std::vector<char> closed(static_cast<size_t>(n), 0);
   for (int j = 0; j < steps; ++j) {
-    Tensor w = apply(q[j]);
-    const std::vector<double> a = sample_dots(w, q[j]);
-    for (int64_t s = 0; s < n; ++s)
-      if (!closed[s]) alpha[s].push_back(a[s]);
-    if (j + 1 == steps) break;
-    for (int pass = 0; pass < 2; ++pass)  // twice is enough (Kahan–Parlett)
-      for (const Tensor& qi : q) {
-        std::vector<double> d = sample_dots(w, qi);
-        for (double& x : d) x = -x;
-        w = add(w, scale_samples(qi, d));
+    Tensor w = apply(q[j]).contiguous().clone();
+    std::vector<const T*> qs;
+    for (const Tensor& qi : q) qs.push_back(qi.data<T>());
+    T* pw = w.data<T>();
+    parallel_for(0, n, std::max<int64_t>(1, kDefaultGrain / (4 * d * (j + 1))), [&](int64_t lo, int64_t hi) {
+      for (int64_t s = lo; s < hi; ++s) {
+        std::vector<const T*> qs_s;
+        for (const T* qi : qs) qs_s.push_back(qi + s * d);
+        T* ws = pw + s * d;
+        double a = 0, b = 0;
+        lanczos_sample_step(ws, qs_s, d, j + 1 == steps, a, b);
+        if (closed[s]) {
+          std::fill(ws, ws + d, T(0));
+          continue;
+        }
+        alpha[s].push_back(a);
+        if (j + 1 == steps) continue;
+        if (!(b > 1e-6 * std::max(1.0, std::fabs(a)))) {  // an invariant subspace: T is exact
+          closed[s] = 1;
+          std::fill(ws, ws + d, T(0));
+          continue;
+        }
+        beta[s].push_back(b);
+        const T inv = static_cast<T>(1.0 / b);
+        for (int64_t i = 0; i < d; ++i) ws[i] *= inv;
       }
-    std::vector<double> norm = sample_dots(w, w), inv(static_cast<size_t>(n), 0.0);
-    for (int64_t s = 0; s < n; ++s) {
-      const double b = std::sqrt(std::max(norm[s], 0.0));
-      if (closed[s] || !(b > 1e-6 * std::max(1.0, std::fabs(alpha[s].back())))) {
-        closed[s] = true;  // an invariant subspace: T is exact, the rest of q stays zero
-        continue;
-      }
-      beta[s].push_back(b);
-      inv[s] = 1.0 / b;
-    }
-    q.push_back(scale_samples(w, inv));
+    });
+    if (j + 1 < steps) q.push_back(w);
   }
-  // The top eigenvector y of each sample's T, then the Ritz vector Σ_j y_j q_j.
-  std::vector<std::vector<double>> weights(q.size(), std::vector<double>(static_cast<size_t>(n), 0.0));
+  // The top eigenvector y of each sample's T, then the unit Ritz vector Σ_j y_j q_j.
+  Tensor ritz = Tensor::zeros(v.shape(), v.dtype());
+  T* pr = ritz.data<T>();
   for (int64_t s = 0; s < n; ++s) {
     const int64_t m = static_cast<int64_t>(alpha[s].size());
     std::vector<double> t(static_cast<size_t>(m * m), 0.0);
@@ -86,11 +104,25 @@ Tensor lanczos_top_vector(const std::function<Tensor(const Tensor&)>& apply, con
       if (i + 1 < m) t[i * m + i + 1] = t[(i + 1) * m + i] = beta[s][i];
     }
     const SymmetricEigen e = symmetric_eigen(t, m);
-    for (int64_t i = 0; i < m; ++i) weights[i][s] = e.vectors[i * m + (m - 1)];
+    T* rs = pr + s * d;
+    for (int64_t k = 0; k < m; ++k) {
+      const T y = static_cast<T>(e.vectors[k * m + (m - 1)]);
+      const T* qk = q[k].data<T>() + s * d;
+      for (int64_t i = 0; i < d; ++i) rs[i] += y * qk[i];
+    }
+    double norm = 0;
+    for (int64_t i = 0; i < d; ++i) norm += static_cast<double>(rs[i]) * rs[i];
+    const T inv = static_cast<T>(1.0 / std::max(std::sqrt(norm), 1e-30));
+    for (int64_t i = 0; i < d; ++i) rs[i] *= inv;
   }
-  Tensor ritz = scale_samples(q[0], weights[0]);
-  for (size_t i = 1; i < q.size(); ++i) ritz = add(ritz, scale_samples(q[i], weights[i]));
-  return normalise_samples(ritz);
+  return ritz;
+}
+
+Tensor lanczos_top_vector(const std::function<Tensor(const Tensor&)>& apply, const Tensor& v, int steps) {
+  if (v.dtype() == DType::Float64) return lanczos_top_vector_typed<double>(apply, v, steps);
+  SNN_CHECK(v.dtype() == DType::Float32, "log_norm2_estimate: expected float32 or float64 states, got ",
+            dtype_name(v.dtype()));
+  return lanczos_top_vector_typed<float>(apply, v, steps);
 }
 
 }  // namespace
