@@ -30,7 +30,7 @@ done
 bin="$build/notebooks_cpp"
 [[ -x "$bin/ch07_lipschitz" ]] || { echo "$bin/ch07_lipschitz not built: run scripts/setup.sh" >&2; exit 2; }
 [[ -x "$build/bench/report" ]] || { echo "$build/bench/report not built: run scripts/setup.sh" >&2; exit 2; }
-load="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || true)"  # quoted under the tables
+load="$("$ROOT/bench/busy_cores.sh" || true)"  # cores busy with other programs, quoted under the tables
 scratch="$(mktemp -d)"
 busy_pid=""
 cleanup() { [[ -n "$busy_pid" ]] && kill "$busy_pid" 2>/dev/null; rm -rf "$scratch"; }

@@ -9,9 +9,9 @@
 //
 // --lines FILE holds one measurement per line, "<bench> BENCH|PEAKMEM <workload> <impl> <value>
 // <impl threads or ->", e.g. "node BENCH node_step_rk4_10_adjoint pytorch 0.0293 1"; a workload
-// measured several times (bench/run.sh --reps) gets the median and the spread. --load: the
-// machine's load average when the run started (/proc/loadavg), quoted under the table since other
-// programs' load moves the times. --table adds a
+// measured several times (bench/run.sh --reps) gets the median and the spread. --load: how many
+// cores other programs kept busy when the run started (bench/busy_cores.sh), quoted under the table
+// since other programs' load moves the times. --table adds a
 // table made elsewhere (bench/bench_load.sh). Tables of earlier runs of other benchmarks are kept, so
 // `bench/run.sh node` updates the node table only; each table says which run it comes from.
 #include <algorithm>
@@ -166,7 +166,7 @@ std::string provenance(const std::string& command, const notebook::RunDescriptio
                     : "") +
          std::to_string(run.threads) + (run.threads == 1 ? " thread" : " threads") + ", " +
          run.cpu + " (" + std::to_string(run.cores) + " cores), " + run.date.substr(0, 10) +
-         ", commit " + run.commit + (load.empty() ? "" : "; load average " + load + " at the start") +
+         ", commit " + run.commit + (load.empty() ? "" : "; other programs kept " + load + " of its cores busy at the start") +
          "." +
          (has_pytorch ? " Ratio: stablenn's time over the fastest reference (PyTorch runs with 1 "
                         "thread and with the same count; its faster one counts)."

@@ -64,7 +64,7 @@ mkdir -p "$out"
 export OMP_NUM_THREADS="$threads"
 PYTHON=/usr/bin/python3  # Debian's Python, the one python3-torch is installed for
 
-load="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || true)"  # quoted under the tables
+load="$("$ROOT/bench/busy_cores.sh" || true)"  # cores busy with other programs, quoted under the tables
 results="$(mktemp)"
 work="$(mktemp -d)"  # bench_robust_eval writes its models and images here; its twin reads them
 trap 'rm -f "$results"; rm -rf "$work"' EXIT

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "io/file_bytes.h"
 #include "io/json.h"
+#include "git_commit.h"  // generated in the build folder at every build (git_commit.cmake)
 
 #ifndef STABLENN_GIT_COMMIT
 #define STABLENN_GIT_COMMIT "unknown"
