@@ -3,8 +3,8 @@
 //
 // Contraction: f is contractive with rate ρ in the 2-norm when μ₂(J_f(x)) <= −ρ for every x, where
 // μ₂(J) = λ_max((J + Jᵀ)/2) is the log-norm. The two regularisers estimate or bound μ₂:
-//  - Jacobian-based: μ₂ at sampled states, by power iteration on (J + Jᵀ)/2 + cI with Jacobian-vector
-//    and vector-Jacobian products from the tape (no explicit Jacobian);
+//  - Jacobian-based: μ₂ at sampled states, by Lanczos steps (or power iteration) on (J + Jᵀ)/2 with
+//    Jacobian-vector and vector-Jacobian products from the tape (no explicit Jacobian);
 //  - weight-based: for f(x) = σ(Kx + β) with slopes of σ in [a, b], a bound on μ₂(J_f(x)) for EVERY x
 //    from the weights alone (a symmetrised Gershgorin / diagonal-dominance condition).
 #pragma once
@@ -80,7 +80,7 @@ class ConvNodeClassifier : public Module {
 
 // ---- the Jacobian-based regulariser ----
 
-// Chapter 10: settings of the power iteration for μ₂.
+// Chapter 10: settings of the μ₂ estimate.
 struct LogNormOptions {
   // Chapter 10: how the top eigenvector of S = (J + Jᵀ)/2 is sought. Both use one product S·v
   // (two backward passes) per iteration; Lanczos finds λ_max(S) in far fewer of them (book/10 §3).
