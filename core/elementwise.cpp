@@ -363,7 +363,6 @@ Tensor slope_restricted(const Tensor& x, double alpha) {
   });
 }
 Tensor slope_restricted_gate(const Tensor& g, const Tensor& x, double alpha) {
-  SNN_CHECK(is_floating(g.dtype()), "slope_restricted_gate: expected float tensors");
   return binary(
       g, x, "slope_restricted_gate", true,
       [alpha](auto gv, auto v) {

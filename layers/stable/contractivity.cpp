@@ -70,15 +70,15 @@ Tensor lanczos_top_vector_typed(const std::function<Tensor(const Tensor&)>& appl
     T* pw = w.data<T>();
     parallel_for(0, n, std::max<int64_t>(1, kDefaultGrain / (4 * d * (j + 1))), [&](int64_t lo, int64_t hi) {
       for (int64_t s = lo; s < hi; ++s) {
-        std::vector<const T*> qs_s;
-        for (const T* qi : qs) qs_s.push_back(qi + s * d);
         T* ws = pw + s * d;
-        double a = 0, b = 0;
-        lanczos_sample_step(ws, qs_s, d, j + 1 == steps, a, b);
-        if (closed[s]) {
+        if (closed[s]) {  // its T is complete; its q stays zero
           std::fill(ws, ws + d, T(0));
           continue;
         }
+        std::vector<const T*> qs_s;
+        for (const T* qi : qs) qs_s.push_back(qi + s * d);
+        double a = 0, b = 0;
+        lanczos_sample_step(ws, qs_s, d, j + 1 == steps, a, b);
         alpha[s].push_back(a);
         if (j + 1 == steps) continue;
         if (!(b > 1e-6 * std::max(1.0, std::fabs(a)))) {  // an invariant subspace: T is exact
@@ -232,8 +232,9 @@ Var log_norm2_estimate(const std::function<Var(const Var&)>& f, const Tensor& x,
   Tensor v = normalise_samples(gen.normal(x.shape(), 0.0, 1.0, x.dtype()));
   if (o.method == LogNormOptions::Method::kPower) {
     for (int it = 0; it < o.iterations; ++it) {
+      const Tensor sv = symmetric_part_times(v);
       NoGrad no_grad;
-      v = normalise_samples((Var(symmetric_part_times(v)) + Var(v) * o.shift).value());
+      v = normalise_samples((Var(sv) + Var(v) * o.shift).value());
     }
   } else {
     v = lanczos_top_vector(symmetric_part_times, v, o.iterations);
