@@ -211,7 +211,9 @@ Var axpy(const Var& y, const Var& x, double alpha) {
       const T *pa = a.data<T>(), *pb = b.data<T>();
       T* po = out.data<T>();
       const T c = static_cast<T>(alpha);
-      for (int64_t k = 0, n = a.numel(); k < n; ++k) po[k] = pa[k] + c * pb[k];  // as add_ rounds
+      parallel_for(0, a.numel(), kDefaultGrain, [&](int64_t lo, int64_t hi) {
+        for (int64_t k = lo; k < hi; ++k) po[k] = pa[k] + c * pb[k];  // as add_ rounds
+      });
     });
   } else {
     out = a.clone();

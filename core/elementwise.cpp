@@ -5,6 +5,7 @@
 // common all-contiguous and tensor-with-scalar cases as plain loops the compiler vectorises.
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -29,9 +30,9 @@ void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
 
 // out = op(a, b) elementwise, broadcast. `out_dtype_same` is always true here: comparisons give 0/1
 // in the operands' dtype, so one output type suffices.
-template <class Op>
+template <class Op, class Fast = std::nullptr_t>
 Tensor binary(const Tensor& a, const Tensor& b, const char* name, bool float_only, const Op& op,
-              int64_t grain = kCheapGrain) {
+              int64_t grain = kCheapGrain, const Fast& fast = nullptr) {
   check_same_dtype(a, b, name);
   if (float_only) SNN_CHECK(is_floating(a.dtype()), name, ": expected float tensors, got int64");
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
@@ -48,6 +49,9 @@ Tensor binary(const Tensor& a, const Tensor& b, const char* name, bool float_onl
           T* po = o + off[0];
           const T* px = x + off[1];
           const T* py = y + off[2];
+          if constexpr (std::is_same_v<T, float> && !std::is_same_v<Fast, std::nullptr_t>) {
+            if (s[0] == 1 && s[1] == 1 && s[2] == 1) return fast(px, py, po, n);
+          }
           if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
             for (int64_t k = 0; k < n; ++k) po[k] = static_cast<T>(op(px[k], py[k]));
           } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
@@ -65,8 +69,9 @@ Tensor binary(const Tensor& a, const Tensor& b, const char* name, bool float_onl
   return out;
 }
 
-template <class Op>
-Tensor unary(const Tensor& x, const char* name, int64_t grain, const Op& op) {
+// `fast`, when given, does contiguous float32 runs instead of `op`: fast(in, out, count).
+template <class Op, class Fast = std::nullptr_t>
+Tensor unary(const Tensor& x, const char* name, int64_t grain, const Op& op, const Fast& fast = nullptr) {
   SNN_CHECK(x.defined(), name, ": the operand is undefined");
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   detail::dispatch_float(x.dtype(), name, [&](auto tag) {
@@ -81,6 +86,9 @@ Tensor unary(const Tensor& x, const char* name, int64_t grain, const Op& op) {
           // A local copy of the op: its captured constants (a slope, clamp bounds) could otherwise
           // alias the output, be reloaded after every store, and keep the loop from vectorising.
           const Op f = op;
+          if constexpr (std::is_same_v<T, float> && !std::is_same_v<Fast, std::nullptr_t>) {
+            if (s[0] == 1 && s[1] == 1) return fast(pi, po, n);
+          }
           if (s[1] == 1)
             for (int64_t k = 0; k < n; ++k) po[k] = static_cast<T>(f(pi[k]));
           else
@@ -173,6 +181,65 @@ template <class T>
 inline T softplus_value(T v) {
   if constexpr (std::is_same_v<T, float>) return std::max(v, 0.0f) + log1p_unit(exp_nonpositive(-std::fabs(v)));
   return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v)));
+}
+
+// The float32 loops of the costly activations, compiled twice on x86-64: for AVX2 with FMA (8 lanes,
+// chosen at run time on CPUs that have both) and for the baseline (4 lanes), so a portable build
+// still runs the wide loop. Each body is written once, as an always-inlined template.
+enum class Costly { kTanh, kSigmoid, kSoftplus, kSlopeRestricted };
+
+// `a` and `b` = 1 − a are the slope-restricted activation's weights (unused by the others).
+template <Costly kind>
+__attribute__((always_inline)) inline void costly_loop(float a, float b, const float* __restrict in,
+                                                       float* __restrict out, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) {
+    if constexpr (kind == Costly::kTanh) out[k] = rational_tanh(in[k]);
+    if constexpr (kind == Costly::kSigmoid) out[k] = sigmoid_value(in[k]);
+    if constexpr (kind == Costly::kSoftplus) out[k] = softplus_value(in[k]);
+    if constexpr (kind == Costly::kSlopeRestricted) out[k] = a * in[k] + b * softplus_value(in[k]);
+  }
+}
+
+// g·(a + b·sigmoid(x)): the slope of the slope-restricted activation applied to a gradient.
+__attribute__((always_inline)) inline void slope_gate_loop(float a, float b, const float* __restrict g,
+                                                           const float* __restrict x, float* __restrict out,
+                                                           int64_t n) {
+  for (int64_t k = 0; k < n; ++k) out[k] = g[k] * (a + b * sigmoid_value(x[k]));
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+template <Costly kind>
+__attribute__((target("avx2,fma"))) void costly_loop_wide(float a, float b, const float* in, float* out, int64_t n) {
+  costly_loop<kind>(a, b, in, out, n);
+}
+__attribute__((target("avx2,fma"))) void slope_gate_loop_wide(float a, float b, const float* g, const float* x,
+                                                             float* out, int64_t n) {
+  slope_gate_loop(a, b, g, x, out, n);
+}
+const bool kHasAvx2Fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+
+// The `fast` argument of unary() for one of the kinds above.
+template <Costly kind>
+auto costly_kernel(double alpha = 0.0) {
+  const float a = static_cast<float>(alpha), b = static_cast<float>(1 - alpha);
+  return [a, b](const float* in, float* out, int64_t n) {
+#ifdef __x86_64__
+    if (kHasAvx2Fma) return costly_loop_wide<kind>(a, b, in, out, n);
+#endif
+    costly_loop<kind>(a, b, in, out, n);
+  };
+}
+
+// The `fast` argument of binary() for slope_restricted_gate.
+auto slope_gate_kernel(double alpha) {
+  const float a = static_cast<float>(alpha), b = static_cast<float>(1 - alpha);
+  return [a, b](const float* g, const float* x, float* out, int64_t n) {
+#ifdef __x86_64__
+    if (kHasAvx2Fma) return slope_gate_loop_wide(a, b, g, x, out, n);
+#endif
+    slope_gate_loop(a, b, g, x, out, n);
+  };
 }
 
 }  // namespace
@@ -332,14 +399,17 @@ Tensor cos(const Tensor& x) {
 }
 Tensor tanh(const Tensor& x) {
   if (detail::off_cpu(x)) return detail::run_on_device(DeviceOp::Tanh, x);
-  return unary(x, "tanh", kCheapGrain, [](auto v) {
-    if constexpr (std::is_same_v<decltype(v), float>) return rational_tanh(v);
-    else return std::tanh(v);
-  });
+  return unary(
+      x, "tanh", kCheapGrain,
+      [](auto v) {
+        if constexpr (std::is_same_v<decltype(v), float>) return rational_tanh(v);
+        else return std::tanh(v);
+      },
+      costly_kernel<Costly::kTanh>());
 }
 Tensor sigmoid(const Tensor& x) {
   if (detail::off_cpu(x)) return detail::run_on_device(DeviceOp::Sigmoid, x);
-  return unary(x, "sigmoid", kCostlyGrain, [](auto v) { return sigmoid_value(v); });
+  return unary(x, "sigmoid", kCostlyGrain, [](auto v) { return sigmoid_value(v); }, costly_kernel<Costly::kSigmoid>());
 }
 Tensor relu(const Tensor& x) {
   if (detail::off_cpu(x)) return detail::run_on_device(DeviceOp::Relu, x);
@@ -352,15 +422,18 @@ Tensor leaky_relu(const Tensor& x, double slope) {
   });
 }
 Tensor softplus(const Tensor& x) {
-  return unary(x, "softplus", kCostlyGrain, [](auto v) { return softplus_value(v); });
+  return unary(x, "softplus", kCostlyGrain, [](auto v) { return softplus_value(v); }, costly_kernel<Costly::kSoftplus>());
 }
 // αx + (1 − α)·softplus(x) and g·(α + (1 − α)·sigmoid(x)) in one pass each: chapter 10's field
 // applies the activation and its slope at every Euler step (composed, they took nine passes).
 Tensor slope_restricted(const Tensor& x, double alpha) {
-  return unary(x, "slope_restricted", kCostlyGrain, [alpha](auto v) {
-    using T = decltype(v);
-    return static_cast<T>(alpha) * v + static_cast<T>(1 - alpha) * softplus_value(v);
-  });
+  return unary(
+      x, "slope_restricted", kCostlyGrain,
+      [alpha](auto v) {
+        using T = decltype(v);
+        return static_cast<T>(alpha) * v + static_cast<T>(1 - alpha) * softplus_value(v);
+      },
+      costly_kernel<Costly::kSlopeRestricted>(alpha));
 }
 Tensor slope_restricted_gate(const Tensor& g, const Tensor& x, double alpha) {
   return binary(
@@ -369,7 +442,8 @@ Tensor slope_restricted_gate(const Tensor& g, const Tensor& x, double alpha) {
         using T = decltype(gv);
         return gv * (static_cast<T>(alpha) + static_cast<T>(1 - alpha) * sigmoid_value(static_cast<T>(v)));
       },
-      kCostlyGrain);
+      kCostlyGrain,
+      slope_gate_kernel(alpha));
 }
 Tensor elu(const Tensor& x, double alpha) {
   return unary(x, "elu", kCostlyGrain, [alpha](auto v) {

@@ -90,21 +90,25 @@ double row_logsumexp(const T* p, int64_t n) {
   return m + std::log(s);
 }
 
-// Leading-axes sum of a contiguous tensor ([R, C] -> [C], as for a bias gradient): summing down the
-// columns directly avoids the transposed copy the row layout would make.
+// Sum of a contiguous tensor [R, K, P] over R and P: the kept axes are one block between reduced
+// ones, as for a bias gradient ([N, C] over N, or [N, C, H, W] over N, H, W). Reading in place
+// avoids the transposed copy the row layout would make.
 template <class T>
-void sum_leading(const Tensor& x, int64_t R, int64_t C, Tensor& out) {
+void sum_around_block(const Tensor& x, int64_t R, int64_t K, int64_t P, Tensor& out) {
   const T* in = x.data<T>();
   T* o = out.data<T>();
-  parallel_for(0, C, std::max<int64_t>(16, kDefaultGrain / std::max<int64_t>(1, R)),
-               [&](int64_t lo, int64_t hi) {
-                 std::vector<double> acc(hi - lo, 0.0);
-                 for (int64_t r = 0; r < R; ++r) {
-                   const T* row = in + r * C;
-                   for (int64_t c = lo; c < hi; ++c) acc[c - lo] += row[c];
-                 }
-                 for (int64_t c = lo; c < hi; ++c) o[c] = static_cast<T>(acc[c - lo]);
-               });
+  const int64_t grain = std::max<int64_t>(P == 1 ? 16 : 1, kDefaultGrain / std::max<int64_t>(1, R * P));
+  parallel_for(0, K, grain, [&](int64_t lo, int64_t hi) {
+    std::vector<double> acc(hi - lo, 0.0);
+    for (int64_t r = 0; r < R; ++r) {
+      const T* block = in + r * K * P;
+      // Each output's sum runs in the row layout's order (r, then p), so results match it bit for
+      // bit; the outputs' sums advance side by side, independent chains of adds the core overlaps.
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t k = lo; k < hi; ++k) acc[k - lo] += block[k * P + p];
+    }
+    for (int64_t k = lo; k < hi; ++k) o[k] = static_cast<T>(acc[k - lo]);
+  });
 }
 
 }  // namespace
@@ -116,23 +120,30 @@ Tensor sum(const Tensor& x, const Shape& axes, bool keepdim) {
               " only the sum of all elements is written so far (axes {}, keepdim false)");
     return detail::run_on_device(DeviceOp::SumAll, x);
   }
-  // fast path: a contiguous tensor summed over its leading axes
+  // fast path: a contiguous tensor whose kept axes are one block [first, last) after reduced ones
+  // (with none before it, the row layout below needs no copy)
   const std::vector<bool> mask = reduced_mask(x, axes, "sum");
-  int64_t lead = 0;
-  while (lead < x.dim() && mask[lead]) ++lead;
-  bool leading_only = x.is_contiguous() && lead > 0 && lead < x.dim();
-  for (int64_t d = lead; d < x.dim() && leading_only; ++d) leading_only = !mask[d];
-  if (leading_only && is_floating(x.dtype())) {
-    int64_t R = 1;
+  int64_t first = 0, last = x.dim();
+  while (first < x.dim() && mask[first]) ++first;
+  while (last > first && mask[last - 1]) --last;
+  bool one_block = x.is_contiguous() && is_floating(x.dtype()) && first > 0 && first < last;
+  for (int64_t d = first; d < last && one_block; ++d) one_block = !mask[d];
+  if (one_block) {
+    int64_t R = 1, K = 1, P = 1;
     Shape out_shape;
     for (int64_t d = 0; d < x.dim(); ++d) {
-      if (d < lead) { R *= x.shape()[d]; if (keepdim) out_shape.push_back(1); }
-      else out_shape.push_back(x.shape()[d]);
+      const int64_t n = x.shape()[d];
+      if (d >= first && d < last) {
+        K *= n;
+        out_shape.push_back(n);
+      } else {
+        (d < first ? R : P) *= n;
+        if (keepdim) out_shape.push_back(1);
+      }
     }
     Tensor out = Tensor::empty(out_shape, x.dtype());
-    detail::dispatch_float(x.dtype(), "sum", [&](auto tag) {
-      sum_leading<decltype(tag)>(x, R, x.numel() / std::max<int64_t>(R, 1), out);
-    });
+    if (K > 0)
+      detail::dispatch_float(x.dtype(), "sum", [&](auto tag) { sum_around_block<decltype(tag)>(x, R, K, P, out); });
     return out;
   }
   const RowLayout L = row_layout(x, axes, keepdim, "sum");

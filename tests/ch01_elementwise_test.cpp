@@ -132,6 +132,26 @@ TEST(Ch01Elementwise, Float32SigmoidAndSoftplusAreAccurate) {
   EXPECT_LT(sigmoid(extremes).to_vector()[0], 1e-37);
 }
 
+// Contiguous float32 runs of the costly activations take a loop compiled for AVX2 + FMA where the
+// CPU has them; strided operands take the generic loop. Both must agree to float rounding.
+TEST(Ch01Elementwise, Float32ActivationsAgreeOnContiguousAndStridedOperands) {
+  Generator g(7);
+  const Tensor wide = g.normal({40, 2, 33}, 0, 6, DType::Float32), grad = g.normal({40, 2, 33}, 0, 1, DType::Float32);
+  const Tensor x = wide.narrow(1, 0, 1), gx = grad.narrow(1, 1, 1);  // strided views
+  const Tensor xc = x.contiguous(), gc = gx.contiguous();
+  ASSERT_FALSE(x.is_contiguous());
+  const auto close = [](const Tensor& a, const Tensor& b, const char* what) {
+    const std::vector<double> va = a.to_vector(), vb = b.to_vector();
+    for (size_t i = 0; i < va.size(); ++i)
+      ASSERT_NEAR(va[i], vb[i], 5e-7 * std::abs(vb[i]) + 1e-37) << what << " element " << i;
+  };
+  close(tanh(xc), tanh(x), "tanh");
+  close(sigmoid(xc), sigmoid(x), "sigmoid");
+  close(softplus(xc), softplus(x), "softplus");
+  close(slope_restricted(xc, 0.3), slope_restricted(x, 0.3), "slope_restricted");
+  close(slope_restricted_gate(gc, xc, 0.3), slope_restricted_gate(gx, x, 0.3), "slope_restricted_gate");
+}
+
 TEST(Ch01Elementwise, InPlaceAccumulate) {
   Tensor a = Tensor::zeros({2, 3}, DType::Float64);
   add_(a, Tensor::from_vector({1, 2, 3}, {3}, DType::Float64), 2.0);

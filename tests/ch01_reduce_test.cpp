@@ -78,6 +78,20 @@ TEST(Ch01Reduce, LeadingAxisSumFastPath) {
   EXPECT_LT(max_abs_diff(sum(f, {0}).to(DType::Float64), want), 1e-4);
 }
 
+// A bias gradient's sum ([N, C, H, W] over N, H, W) reads the tensor in place; it must give the
+// naive sums, and the very bits of the transposed-copy path (the same order of additions).
+TEST(Ch01Reduce, SumAroundAKeptBlockMatchesTheCopyPathBitForBit) {
+  Generator g(13);
+  const Tensor x = g.normal({5, 3, 4, 6}, 0, 1, DType::Float64);
+  const Tensor want = naive_reduce(x, {true, false, true, true}, false, vsum);
+  EXPECT_LT(max_abs_diff(sum(x, {0, 2, 3}), want), 1e-12);
+  EXPECT_EQ(sum(x, {0, 2, 3}, true).shape(), (Shape{1, 3, 1, 1}));
+  const Tensor copied = sum(x.permute({1, 0, 2, 3}).contiguous(), {1, 2, 3});  // rows, no fast path
+  EXPECT_EQ(max_abs_diff(sum(x, {0, 2, 3}), copied), 0.0);
+  const Tensor f = g.normal({7, 2, 3, 5}, 0, 1, DType::Float32);
+  EXPECT_EQ(max_abs_diff(sum(f, {0, 3}), sum(f.permute({1, 2, 0, 3}).contiguous(), {2, 3})), 0.0);
+}
+
 TEST(Ch01Reduce, ArgmaxArgmin) {
   const Tensor x = Tensor::from_vector({3, 7, 7, 1, -2, 5}, {2, 3});
   EXPECT_EQ(argmax(x, 1).to_int64(), (std::vector<int64_t>{1, 2}));  // first maximum wins

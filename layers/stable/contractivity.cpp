@@ -180,7 +180,7 @@ Var ConvNodeClassifier::forward(const Var& images) {
   if (keep_states) last_states.clear();
   for (int64_t k = 0; k < config.steps; ++k) {
     if (keep_states) last_states.push_back(x.value());  // the values only: no tape is kept alive
-    x = x + field->drive(x, u) * h;
+    x = axpy(x, field->drive(x, u), h);  // x + h·f(x, u), one pass
   }
   return (*head)(flatten(config.pool > 1 ? avg_pool2d(x, config.pool, config.pool) : x, 1));
 }
@@ -191,7 +191,7 @@ std::vector<Tensor> ConvNodeClassifier::trajectory(const Tensor& images, const T
   Var x = start ? lift_state(Var(*start)) : u;
   std::vector<Tensor> states = {x.value()};
   for (int64_t k = 0; k < config.steps; ++k) {
-    x = x + field->drive(x, u) * step_size();
+    x = axpy(x, field->drive(x, u), step_size());
     states.push_back(x.value());
   }
   return states;
