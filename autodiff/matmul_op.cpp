@@ -52,9 +52,9 @@ Var linear(const Var& x, const Var& w, const Var& b) {
             ", expected [", out, "]");
   Shape out_shape = x.shape();
   out_shape.back() = out;
-  // One GEMM against the transposed view of w (no copy), the bias added into the fresh result.
-  Tensor y = matmul(x.value().reshape({-1, in}), w.value().t());
-  if (b.defined()) add_(y, b.value());
+  // One GEMM against the transposed view of w (no copy), onto the bias rows.
+  const Tensor x2 = x.value().reshape({-1, in}), wt = w.value().t();
+  const Tensor y = b.defined() ? matmul_bias(x2, wt, b.value()) : matmul(x2, wt);
   return record("linear", y.reshape(out_shape), {x, w, b}, Saves{0b011, false}, [in, out](const BackwardContext& c) {
     const Var g = reshape(c.grad, {-1, out});
     const Var &input = c.inputs[0], &weight = c.inputs[1];

@@ -9,6 +9,7 @@
 
 #include "core/device_ops.h"
 #include "core/dispatch.h"
+#include "core/ops.h"
 
 namespace stablenn {
 namespace {
@@ -76,17 +77,18 @@ std::vector<int64_t> batch_offsets(const Tensor& t, const Shape& batch) {
   return offsets;
 }
 
+// C = op(A) op(B) + beta C, beta 0 or 1 (1: C already holds the bias rows).
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a,
-          int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc) {
+          int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   if (!omp_in_parallel()) num_threads();  // OpenBLAS's thread count of this moment (core/parallel.h)
   count_gemm_flops(m, n, k);
-  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
 }
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const double* a,
-          int64_t lda, const double* b, int64_t ldb, double* c, int64_t ldc) {
+          int64_t lda, const double* b, int64_t ldb, double* c, int64_t ldc, bool accumulate) {
   if (!omp_in_parallel()) num_threads();
   count_gemm_flops(m, n, k);
-  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
 }
 
 // One counter per thread, each on its own cache line: the convolutions call GEMM from every thread
@@ -125,8 +127,11 @@ void count_gemm_flops(int64_t m, int64_t n, int64_t k) {
   flops.store(flops.load(std::memory_order_relaxed) + 2 * m * n * k, std::memory_order_relaxed);
 }
 
-Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
-  if (detail::off_cpu(a_in, b_in)) return detail::run_on_device(DeviceOp::Matmul, a_in, b_in);
+namespace {
+
+// a·b, plus `bias` ([n], or nullptr) added to every row of the result: C starts as the bias rows and
+// the GEMM adds to it (beta = 1), which spares both OpenBLAS's zeroing pass and a separate addition.
+Tensor matmul_plus_rows(const Tensor& a_in, const Tensor& b_in, const Tensor* bias) {
   MatmulShapes p = plan(a_in, b_in, "matmul");
   const int64_t nb = static_cast<int64_t>(p.batch.size());
   Shape full_out = p.batch;
@@ -134,6 +139,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   Tensor out = Tensor::empty(full_out, p.a.dtype());
   if (out.numel() == 0) return out.reshape(p.out_shape);
   if (p.k == 0) return Tensor::zeros(p.out_shape, p.a.dtype());
+  if (bias) out.copy_(*bias);  // broadcast over the rows
 
   CBLAS_TRANSPOSE ta, tb;
   int64_t lda, ldb;
@@ -162,7 +168,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
                    [&](int64_t lo, int64_t hi) {
                      for (int64_t i = lo; i < hi; ++i)
                        gemm(ta, tb, p.m, p.n, p.k, A + off_a[i], lda, B + off_b[i], ldb,
-                            C + i * p.m * p.n, p.n);
+                            C + i * p.m * p.n, p.n, bias != nullptr);
                    });
       return;
     }
@@ -174,13 +180,33 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
                  [&](int64_t lo, int64_t hi) {
                    if (by_rows)  // rows lo..hi of C: rows of A, or columns of a transposed A
                      gemm(ta, tb, hi - lo, p.n, p.k, A + (ta == CblasNoTrans ? lo * lda : lo), lda, B, ldb,
-                          C + lo * p.n, p.n);
+                          C + lo * p.n, p.n, bias != nullptr);
                    else  // columns lo..hi of C: columns of B, or rows of a transposed B
                      gemm(ta, tb, p.m, hi - lo, p.k, A, lda, B + (tb == CblasNoTrans ? lo : lo * ldb), ldb,
-                          C + lo, p.n);
+                          C + lo, p.n, bias != nullptr);
                  });
   });
   return out.reshape(p.out_shape);
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (detail::off_cpu(a, b)) return detail::run_on_device(DeviceOp::Matmul, a, b);
+  return matmul_plus_rows(a, b, nullptr);
+}
+
+Tensor matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias) {
+  SNN_CHECK(a.dim() == 2 && b.dim() == 2 && bias.defined() && bias.dim() == 1 && bias.size(0) == b.size(1) &&
+                bias.dtype() == a.dtype(),
+            "matmul_bias: expected a [m, k], b [k, n] and a bias [n] of a's dtype, got ", shape_str(a.shape()), ", ",
+            shape_str(b.shape()), " and ", bias.defined() ? shape_str(bias.shape()) : std::string("none"));
+  if (detail::off_cpu(a, b) || !bias.device().is_cpu()) {
+    Tensor y = matmul(a, b);
+    add_(y, bias);
+    return y;
+  }
+  return matmul_plus_rows(a, b, &bias);
 }
 
 Tensor matmul_naive(const Tensor& a_in, const Tensor& b_in) {

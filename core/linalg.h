@@ -9,6 +9,9 @@ namespace stablenn {
 // NumPy. Transposed or otherwise strided 2-D blocks are handed to cblas_?gemm without copying when
 // one of their two strides is 1; other layouts are made contiguous first.
 Tensor matmul(const Tensor& a, const Tensor& b);
+// Chapter 3: a·b + bias, the bias [n] added to every row, for 2-D a [m, k] and b [k, n]: the dense
+// layer's forward pass. The GEMM adds onto the bias rows, so the sum costs no pass of its own.
+Tensor matmul_bias(const Tensor& a, const Tensor& b, const Tensor& bias);
 // The same product by a plain triple loop (accumulating in double). The test oracle for matmul.
 Tensor matmul_naive(const Tensor& a, const Tensor& b);
 

@@ -1,6 +1,8 @@
 // Chapter 1 tests: matmul through BLAS against the naive triple loop.
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include "tests/ch01_test_util.h"
 
 using namespace stablenn;
@@ -57,10 +59,40 @@ TEST(Ch01Matmul, TransposedAndSlicedOperandsNeedNoCopyAndAgree) {
   EXPECT_LT(rel_err(matmul(at, col), matmul_naive(at, col)), 1e-12);
 }
 
-TEST(Ch01Matmul, LargeProductUsesBlasThreads) {
+TEST(Ch01Matmul, LargeFloat32ProductMatchesNaive) {
   Generator g(23);
   const Tensor a = g.normal({200, 300}, 0, 1, DType::Float32), b = g.normal({300, 250}, 0, 1, DType::Float32);
   EXPECT_LT(rel_err(matmul(a, b), matmul_naive(a, b)), 1e-5);
+}
+
+// One large product is cut into blocks, one per thread: row blocks when it is at least as tall as
+// wide, column blocks otherwise, on plain and transposed operands alike. Every layout against the
+// naive loop, at 2 threads (split) and 1 (whole).
+TEST(Ch01Matmul, ProductsSplitIntoBlocksAcrossThreadsMatchNaive) {
+  Generator g(24);
+  for (const auto& [m, k, n] : std::vector<std::array<int64_t, 3>>{{130, 96, 70}, {70, 96, 130}}) {
+    const Tensor a = g.normal({m, k}, 0, 1, DType::Float64), b = g.normal({k, n}, 0, 1, DType::Float64);
+    const Tensor at = a.t().contiguous().t(), bt = b.t().contiguous().t();  // same values, transposed layout
+    const Tensor want = matmul_naive(a, b);
+    for (int threads : {2, 1}) {
+      FixedThreads fixed(threads);
+      for (const Tensor& x : {a, at})
+        for (const Tensor& y : {b, bt}) EXPECT_LT(rel_err(matmul(x, y), want), 1e-12) << m << "x" << n << " " << threads;
+    }
+  }
+}
+
+// The dense layer's a·b + bias (the GEMM adds onto the bias rows) against the naive product plus bias.
+TEST(Ch01Matmul, MatmulBiasAddsTheBiasToEveryRow) {
+  Generator g(25);
+  const Tensor a = g.normal({90, 40}, 0, 1, DType::Float64), w = g.normal({30, 40}, 0, 1, DType::Float64);
+  const Tensor bias = g.normal({30}, 0, 1, DType::Float64);
+  const Tensor want = add(matmul_naive(a, w.t()), bias);
+  EXPECT_LT(rel_err(matmul_bias(a, w.t(), bias), want), 1e-12);
+  const Tensor f = matmul_bias(a.to(DType::Float32), w.t().to(DType::Float32), bias.to(DType::Float32));
+  EXPECT_LT(rel_err(f.to(DType::Float64), want), 1e-5);
+  const std::string msg = error_of([&] { matmul_bias(a, w.t(), g.normal({29}, 0, 1, DType::Float64)); });
+  EXPECT_NE(msg.find("matmul_bias: expected a [m, k], b [k, n] and a bias [n]"), std::string::npos) << msg;
 }
 
 TEST(Ch01Matmul, EmptyAndErrors) {
