@@ -29,7 +29,8 @@ void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
 }
 
 // out = op(a, b) elementwise, broadcast. `out_dtype_same` is always true here: comparisons give 0/1
-// in the operands' dtype, so one output type suffices.
+// in the operands' dtype, so one output type suffices. `fast`, when given, does contiguous float32
+// runs instead of `op`: fast(a, b, out, count).
 template <class Op, class Fast = std::nullptr_t>
 Tensor binary(const Tensor& a, const Tensor& b, const char* name, bool float_only, const Op& op,
               int64_t grain = kCheapGrain, const Fast& fast = nullptr) {
@@ -208,6 +209,7 @@ __attribute__((always_inline)) inline void slope_gate_loop(float a, float b, con
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SNN_WIDE_LOOPS 1
 template <Costly kind>
 __attribute__((target("avx2,fma"))) void costly_loop_wide(float a, float b, const float* in, float* out, int64_t n) {
   costly_loop<kind>(a, b, in, out, n);
@@ -224,7 +226,7 @@ template <Costly kind>
 auto costly_kernel(double alpha = 0.0) {
   const float a = static_cast<float>(alpha), b = static_cast<float>(1 - alpha);
   return [a, b](const float* in, float* out, int64_t n) {
-#ifdef __x86_64__
+#ifdef SNN_WIDE_LOOPS
     if (kHasAvx2Fma) return costly_loop_wide<kind>(a, b, in, out, n);
 #endif
     costly_loop<kind>(a, b, in, out, n);
@@ -235,7 +237,7 @@ auto costly_kernel(double alpha = 0.0) {
 auto slope_gate_kernel(double alpha) {
   const float a = static_cast<float>(alpha), b = static_cast<float>(1 - alpha);
   return [a, b](const float* g, const float* x, float* out, int64_t n) {
-#ifdef __x86_64__
+#ifdef SNN_WIDE_LOOPS
     if (kHasAvx2Fma) return slope_gate_loop_wide(a, b, g, x, out, n);
 #endif
     slope_gate_loop(a, b, g, x, out, n);

@@ -158,32 +158,16 @@ Tensor matmul_plus_rows(const Tensor& a_in, const Tensor& b_in, const Tensor* bi
     const T* A = p.a.data<T>();
     const T* B = p.b.data<T>();
     T* C = out.data<T>();
-    // Many products: one per thread (BLAS runs single-threaded inside a parallel region). One
-    // product: cut into row blocks (column blocks when it is wider than tall), one single-threaded
-    // GEMM per thread. On 2 cores that ran 128x256x256 at 127 GFLOP/s and 256x256x128 at 122, where
-    // OpenBLAS's own two threads, which wait on each other inside every product, reached 83-107 and 77.
-    const int64_t flops = p.m * p.n * p.k, min_work = 1 << 18;  // multiply-adds worth a thread
-    if (count > 1) {
-      parallel_for(0, count, std::max<int64_t>(1, min_work / std::max<int64_t>(1, flops)),
-                   [&](int64_t lo, int64_t hi) {
-                     for (int64_t i = lo; i < hi; ++i)
-                       gemm(ta, tb, p.m, p.n, p.k, A + off_a[i], lda, B + off_b[i], ldb,
-                            C + i * p.m * p.n, p.n, bias != nullptr);
-                   });
-      return;
-    }
-    A += off_a[0];
-    B += off_b[0];
-    const bool by_rows = p.m >= p.n;
-    const int64_t extent = by_rows ? p.m : p.n, per_line = flops / extent;
-    parallel_for(0, extent, std::max<int64_t>(16, min_work / std::max<int64_t>(1, per_line)),
+    // Many small products: one per thread (BLAS runs single-threaded inside a parallel region).
+    // Few large ones: one after another, each using all of BLAS's threads. (Cutting one product into
+    // row blocks, one single-threaded GEMM per thread, was tried: no faster at the shapes of
+    // chapter 8's toy example, and slower at 128x256x256.)
+    const int64_t flops = p.m * p.n * p.k;
+    parallel_for(0, count, std::max<int64_t>(1, (1 << 18) / std::max<int64_t>(1, flops)),
                  [&](int64_t lo, int64_t hi) {
-                   if (by_rows)  // rows lo..hi of C: rows of A, or columns of a transposed A
-                     gemm(ta, tb, hi - lo, p.n, p.k, A + (ta == CblasNoTrans ? lo * lda : lo), lda, B, ldb,
-                          C + lo * p.n, p.n, bias != nullptr);
-                   else  // columns lo..hi of C: columns of B, or rows of a transposed B
-                     gemm(ta, tb, p.m, hi - lo, p.k, A, lda, B + (tb == CblasNoTrans ? lo : lo * ldb), ldb,
-                          C + lo, p.n, bias != nullptr);
+                   for (int64_t i = lo; i < hi; ++i)
+                     gemm(ta, tb, p.m, p.n, p.k, A + off_a[i], lda, B + off_b[i], ldb,
+                          C + i * p.m * p.n, p.n, bias != nullptr);
                  });
   });
   return out.reshape(p.out_shape);

@@ -65,10 +65,8 @@ TEST(Ch01Matmul, LargeFloat32ProductMatchesNaive) {
   EXPECT_LT(rel_err(matmul(a, b), matmul_naive(a, b)), 1e-5);
 }
 
-// One large product is cut into blocks, one per thread: row blocks when it is at least as tall as
-// wide, column blocks otherwise, on plain and transposed operands alike. Every layout against the
-// naive loop, at 2 threads (split) and 1 (whole).
-TEST(Ch01Matmul, ProductsSplitIntoBlocksAcrossThreadsMatchNaive) {
+// Tall and wide products, plain and transposed operands, at 2 threads and at 1, against the naive loop.
+TEST(Ch01Matmul, TallAndWideProductsAtOneAndTwoThreadsMatchNaive) {
   Generator g(24);
   for (const auto& [m, k, n] : std::vector<std::array<int64_t, 3>>{{130, 96, 70}, {70, 96, 130}}) {
     const Tensor a = g.normal({m, k}, 0, 1, DType::Float64), b = g.normal({k, n}, 0, 1, DType::Float64);
