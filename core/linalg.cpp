@@ -138,8 +138,8 @@ Tensor matmul_plus_rows(const Tensor& a_in, const Tensor& b_in, const Tensor* bi
   full_out.insert(full_out.end(), {p.m, p.n});
   Tensor out = Tensor::empty(full_out, p.a.dtype());
   if (out.numel() == 0) return out.reshape(p.out_shape);
-  if (p.k == 0) return Tensor::zeros(p.out_shape, p.a.dtype());
   if (bias) out.copy_(*bias);  // broadcast over the rows
+  if (p.k == 0) return bias ? out.reshape(p.out_shape) : Tensor::zeros(p.out_shape, p.a.dtype());
 
   CBLAS_TRANSPOSE ta, tb;
   int64_t lda, ldb;

@@ -89,6 +89,9 @@ TEST(Ch01Matmul, MatmulBiasAddsTheBiasToEveryRow) {
   EXPECT_LT(rel_err(matmul_bias(a, w.t(), bias), want), 1e-12);
   const Tensor f = matmul_bias(a.to(DType::Float32), w.t().to(DType::Float32), bias.to(DType::Float32));
   EXPECT_LT(rel_err(f.to(DType::Float64), want), 1e-5);
+  // no inner dimension: the product is zero, so the result is the bias rows
+  EXPECT_EQ(matmul_bias(Tensor::zeros({2, 0}), Tensor::zeros({0, 3}), Tensor::from_vector({1, 2, 3}, {3})).to_vector(),
+            (std::vector<double>{1, 2, 3, 1, 2, 3}));
   const std::string msg = error_of([&] { matmul_bias(a, w.t(), g.normal({29}, 0, 1, DType::Float64)); });
   EXPECT_NE(msg.find("matmul_bias: expected a [m, k], b [k, n] and a bias [n]"), std::string::npos) << msg;
 }
