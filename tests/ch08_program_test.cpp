@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "io/safetensors.h"
 #include "train/checkpoint.h"
 #include "notebooks_cpp/ch08_models.h"
@@ -17,10 +19,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Runs the chapter program with --smoke into a fresh folder once; returns the folder.
+// Runs the chapter program with --smoke into a fresh folder once per process; returns the folder.
+// ctest runs each test in its own process, in parallel: the folder is named by the process id so
+// that one test's fresh start cannot delete the files another is reading.
 const fs::path& smoke_run() {
   static const fs::path out = [] {
-    const fs::path dir = fs::path(testing::TempDir()) / "ch08_program_test";
+    const fs::path dir = fs::path(testing::TempDir()) / ("ch08_program_test_" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     const std::string cmd = std::string(STABLENN_BINARY_DIR) + "/notebooks_cpp/ch08_robustness --smoke --out " +

@@ -12,6 +12,8 @@
 #include <numeric>
 #include <random>
 
+#include <unistd.h>
+
 #include "autodiff/autodiff.h"
 #include "datasets/toy2d.h"
 #include "layers/losses.h"
@@ -363,8 +365,9 @@ ControlledOde small_start() {
   return make_controlled_ode(3, 2, 2, 2.0, FieldActivation::kTanh, gen);
 }
 
+// Named by the process id too: ctest runs tests in parallel processes.
 fs::path fresh_folder(const std::string& name) {
-  const fs::path dir = fs::path(testing::TempDir()) / name;
+  const fs::path dir = fs::path(testing::TempDir()) / (name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
