@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/blas_gemm.h"
 #include "core/device_ops.h"
 #include "core/dispatch.h"
 #include "core/ops.h"
@@ -75,20 +76,6 @@ std::vector<int64_t> batch_offsets(const Tensor& t, const Shape& batch) {
     offsets[i] = off;
   }
   return offsets;
-}
-
-// C = op(A) op(B) + beta C, beta 0 or 1 (1: C already holds the bias rows).
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a,
-          int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-  if (!omp_in_parallel()) num_threads();  // OpenBLAS's thread count of this moment (core/parallel.h)
-  count_gemm_flops(m, n, k);
-  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
-}
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const double* a,
-          int64_t lda, const double* b, int64_t ldb, double* c, int64_t ldc, bool accumulate) {
-  if (!omp_in_parallel()) num_threads();
-  count_gemm_flops(m, n, k);
-  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
 }
 
 // One counter per thread, each on its own cache line: the convolutions call GEMM from every thread
@@ -166,8 +153,8 @@ Tensor matmul_plus_rows(const Tensor& a_in, const Tensor& b_in, const Tensor* bi
     parallel_for(0, count, std::max<int64_t>(1, (1 << 18) / std::max<int64_t>(1, flops)),
                  [&](int64_t lo, int64_t hi) {
                    for (int64_t i = lo; i < hi; ++i)
-                     gemm(ta, tb, p.m, p.n, p.k, A + off_a[i], lda, B + off_b[i], ldb,
-                          C + i * p.m * p.n, p.n, bias != nullptr);
+                     gemm(ta == CblasTrans, tb == CblasTrans, p.m, p.n, p.k, A + off_a[i], lda, B + off_b[i],
+                          ldb, T(bias != nullptr ? 1 : 0), C + i * p.m * p.n, p.n);
                  });
   });
   return out.reshape(p.out_shape);
