@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
+#include <limits>
 
+#include "core/blas_gemm.h"
 #include "tests/ch01_test_util.h"
 
 using namespace stablenn;
@@ -94,6 +97,32 @@ TEST(Ch01Matmul, MatmulBiasAddsTheBiasToEveryRow) {
             (std::vector<double>{1, 2, 3, 1, 2, 3}));
   const std::string msg = error_of([&] { matmul_bias(a, w.t(), g.normal({29}, 0, 1, DType::Float64)); });
   EXPECT_NE(msg.find("matmul_bias: expected a [m, k], b [k, n] and a bias [n]"), std::string::npos) << msg;
+}
+
+// The GEMM wrapper zeroes C itself and calls BLAS with beta = 1 (core/blas_gemm.h): with beta = 0 it
+// must still ignore whatever C held (NaN here), and leave the padding between rows (ldc > n) alone.
+template <typename T>
+void check_gemm_overwrites_garbage(DType dtype, double tolerance) {
+  Generator g(26);
+  const int64_t m = 7, n = 5, k = 9, ldc = n + 3;
+  const Tensor a = g.normal({m, k}, 0, 1, dtype), b = g.normal({k, n}, 0, 1, dtype);
+  std::vector<T> c(m * ldc, std::numeric_limits<T>::quiet_NaN());
+  gemm(false, false, m, n, k, a.data<T>(), k, b.data<T>(), n, T(0), c.data(), ldc);
+  const std::vector<double> want = matmul_naive(a, b).to_vector();
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < ldc; ++j) {
+      const T got = c[i * ldc + j];
+      if (j >= n) {
+        EXPECT_TRUE(std::isnan(got)) << "padding at row " << i << " column " << j << " was written";
+      } else {
+        EXPECT_NEAR(got, want[i * n + j], tolerance) << "row " << i << " column " << j;
+      }
+    }
+}
+
+TEST(Ch01Matmul, GemmWithBetaZeroIgnoresWhatCHeldAndKeepsTheRowPadding) {
+  check_gemm_overwrites_garbage<float>(DType::Float32, 1e-4);
+  check_gemm_overwrites_garbage<double>(DType::Float64, 1e-12);
 }
 
 TEST(Ch01Matmul, EmptyAndErrors) {
