@@ -117,7 +117,7 @@ void count_gemm_flops(int64_t m, int64_t n, int64_t k) {
 namespace {
 
 // a·b, plus `bias` ([n], or nullptr) added to every row of the result: C starts as the bias rows and
-// the GEMM adds to it (beta = 1), which spares both OpenBLAS's zeroing pass and a separate addition.
+// the GEMM adds to it (beta = 1), which spares both the zeroing of C and a separate addition.
 Tensor matmul_plus_rows(const Tensor& a_in, const Tensor& b_in, const Tensor* bias) {
   MatmulShapes p = plan(a_in, b_in, "matmul");
   const int64_t nb = static_cast<int64_t>(p.batch.size());
