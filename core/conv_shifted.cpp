@@ -10,15 +10,22 @@
 //   weight adjoint   GW_ij^T (C x O)    += X_ij * GY_wide^T
 // with W_ij = w[:, :, i, j] and GY_wide = gy with zeros in the junk columns, so junk never reaches a
 // result (it is dropped in the forward pass, and multiplies zeros in the adjoints). Compared with
-// im2col + one GEMM this writes no column matrix and needs no col2im, and OpenBLAS runs these small
-// GEMMs without packing. Samples are split over threads; inside our parallel region OpenBLAS runs
-// single-threaded, so BLAS and our loops share the cores instead of fighting over them.
+// im2col + one GEMM this writes no column matrix and needs no col2im. Samples are split over threads;
+// inside our parallel region OpenBLAS runs single-threaded, so BLAS and our loops share the cores
+// instead of fighting over them.
+//
+// In float32 on a CPU with AVX2, the forward pass and the input adjoint instead run all taps of a
+// sample in one direct kernel (core/conv_direct.h), faster for few channels. The input adjoint is
+// then itself a convolution: gy padded by k-1-p, correlated with the kernel rotated by 180 degrees
+// and its channel axes swapped. (A direct kernel for the weight adjoint was no faster than the GEMMs.)
 #include "core/conv_shifted.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "core/blas_gemm.h"
+#include "core/conv_direct.h"
 #include "core/padded_sample.h"
 #include "core/parallel.h"
 
@@ -36,6 +43,58 @@ std::vector<T> weights_by_tap(const T* w, const ConvGeometry& g) {
   return out;
 }
 
+// Whether the direct kernel runs this type on this CPU: float32 with AVX2 and FMA.
+template <class T>
+bool use_direct() {
+  if constexpr (std::is_same_v<T, float>) {
+    return direct_conv_available();
+  } else {
+    return false;
+  }
+}
+
+// y_wide += sum over taps of W_ij * X_ij for one padded sample: the direct kernel or nine GEMMs.
+template <class T>
+void accumulate_taps(const T* w_taps, const T* xp, const ConvGeometry& g, T* y_wide) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (direct_conv_available()) return direct_conv_accumulate(w_taps, xp, g, y_wide);
+  }
+  const PaddedSample ps(g);
+  const int64_t o = g.out_channels, c = g.in_channels;
+  for (int64_t i = 0; i < g.kernel_h; ++i)
+    for (int64_t j = 0; j < g.kernel_w; ++j)
+      gemm(false, false, o, ps.row_length, c, &w_taps[(i * g.kernel_w + j) * o * c], c, xp + ps.tap_offset(i, j),
+           ps.plane, T(1), y_wide, ps.row_length);
+}
+
+// The input adjoint as a forward convolution (square kernels with padding p <= k - 1): its input is
+// gy [N, O, Ho, Wo] padded by k - 1 - p, its output gx [N, C, H, W], and its kernel [C, O, kh, kw]
+// is w rotated by 180 degrees with in and out channels swapped.
+ConvGeometry input_adjoint_as_forward(const ConvGeometry& g) {
+  ConvGeometry a = g;
+  a.in_channels = g.out_channels;
+  a.in_h = g.out_h;
+  a.in_w = g.out_w;
+  a.out_channels = g.in_channels;
+  a.out_h = g.in_h;
+  a.out_w = g.in_w;
+  a.padding = g.kernel_h - 1 - g.padding;
+  return a;
+}
+
+template <class T>
+std::vector<T> rotated_kernel(const T* w, const ConvGeometry& g) {
+  // w: [O, C, kh, kw] -> [C, O, kh, kw], taps reversed
+  const int64_t kh = g.kernel_h, kw = g.kernel_w, o = g.out_channels, c = g.in_channels;
+  std::vector<T> out(c * o * kh * kw);
+  for (int64_t oc = 0; oc < o; ++oc)
+    for (int64_t ic = 0; ic < c; ++ic)
+      for (int64_t i = 0; i < kh; ++i)
+        for (int64_t j = 0; j < kw; ++j)
+          out[((ic * o + oc) * kh + (kh - 1 - i)) * kw + (kw - 1 - j)] = w[((oc * c + ic) * kh + i) * kw + j];
+  return out;
+}
+
 }  // namespace
 
 template <class T>
@@ -49,17 +108,9 @@ void conv_shifted_forward(const T* x, const T* w, const T* bias, const ConvGeome
     std::vector<T> wide(o * len);                  // y_n with Wp columns per output row
     for (int64_t n = lo; n < hi; ++n) {
       pad_sample(x + n * c * g.in_plane(), g, padded.data());
-      // With a bias, the output starts as the bias and every tap adds to it (beta = 1).
-      if (bias) {
-        for (int64_t oc = 0; oc < o; ++oc) std::fill(&wide[oc * len], &wide[oc * len] + len, bias[oc]);
-      }
-      for (int64_t i = 0; i < g.kernel_h; ++i)
-        for (int64_t j = 0; j < g.kernel_w; ++j) {
-          const int64_t tap = i * g.kernel_w + j;
-          const T beta = (bias || tap > 0) ? T(1) : T(0);
-          gemm(false, false, o, len, c, &w_taps[tap * o * c], c, padded.data() + ps.tap_offset(i, j),
-               ps.plane, beta, wide.data(), len);
-        }
+      // The output starts as the bias (or zero) and every tap adds to it.
+      for (int64_t oc = 0; oc < o; ++oc) std::fill(&wide[oc * len], &wide[oc * len] + len, bias ? bias[oc] : T(0));
+      accumulate_taps(w_taps.data(), padded.data(), g, wide.data());
       copy_rows(wide.data(), ps.width, y + n * o * g.out_plane(), g.out_w, o * g.out_h, g.out_w);
     }
   });
@@ -68,6 +119,10 @@ void conv_shifted_forward(const T* x, const T* w, const T* bias, const ConvGeome
 template <class T>
 void conv_shifted_input_adjoint(const T* gy, const T* w, const ConvGeometry& g, T* gx) {
   // gy: [N, O, Ho, Wo], w: [O, C, kh, kw] -> gx: [N, C, H, W]
+  if (use_direct<T>() && g.kernel_h == g.kernel_w && g.padding <= g.kernel_h - 1) {
+    const std::vector<T> rotated = rotated_kernel(w, g);
+    return conv_shifted_forward(gy, rotated.data(), static_cast<const T*>(nullptr), input_adjoint_as_forward(g), gx);
+  }
   const PaddedSample ps(g);
   const std::vector<T> w_taps = weights_by_tap(w, g);
   const int64_t o = g.out_channels, c = g.in_channels, len = ps.row_length;

@@ -1,5 +1,6 @@
-// tests/ch01_conv_test.cpp — conv2d (im2col + GEMM) against its naive oracle, the adjoint identities,
-// pooling against naive loops written here, and the error messages of bad shapes (chapter 1).
+// tests/ch01_conv_test.cpp — conv2d (im2col + GEMM, shifted GEMMs, the direct kernel) against its naive
+// oracle, the adjoint identities, pooling against naive loops written here, and the error messages of
+// bad shapes (chapter 1).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -148,6 +149,21 @@ TEST(Conv2d, MatchesNaiveWhenPaddingExceedsTheKernel) {
     check_against_naive(gen, {2, 3, 2, 4, 5, 1, 1, 1, 2}, dtype, false);
     check_against_naive(gen, {2, 2, 3, 3, 4, 2, 3, 1, 3}, dtype, true);
     check_against_naive(gen, {2, 2, 3, 3, 4, 2, 3, 2, 3}, dtype, false);
+  }
+}
+
+TEST(Conv2d, MatchesNaiveOnWideRowsAndOddChannelCounts) {
+  // Stride 1 in float32 runs the direct kernel where the CPU has AVX2 (core/conv_direct.h): blocks of
+  // 4 output channels by 16 columns, then the remaining channels one by one and the remaining
+  // columns one by one. Its input adjoint is a convolution with the rotated kernel for square
+  // kernels with padding <= k - 1, and the shifted GEMMs otherwise (the third and fifth case).
+  Generator gen(109);
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    check_against_naive(gen, {3, 5, 7, 13, 21, 3, 3, 1, 1}, dtype, false);
+    check_against_naive(gen, {2, 6, 9, 9, 30, 5, 5, 1, 2}, dtype, true);
+    check_against_naive(gen, {2, 4, 5, 8, 19, 3, 5, 1, 1}, dtype, false);
+    check_against_naive(gen, {2, 3, 4, 7, 17, 3, 3, 1, 0}, dtype, false);
+    check_against_naive(gen, {2, 3, 6, 6, 18, 3, 3, 1, 3}, dtype, true);
   }
 }
 
