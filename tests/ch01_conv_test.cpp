@@ -153,10 +153,11 @@ TEST(Conv2d, MatchesNaiveWhenPaddingExceedsTheKernel) {
 }
 
 TEST(Conv2d, MatchesNaiveOnWideRowsAndOddChannelCounts) {
-  // Stride 1 in float32 runs the direct kernel where the CPU has AVX2 (core/conv_direct.h): blocks of
-  // 4 output channels by 16 columns, then the remaining channels one by one and the remaining
-  // columns one by one. Its input adjoint is a convolution with the rotated kernel for square
-  // kernels with padding <= k - 1, and the shifted GEMMs otherwise (the third and fifth case).
+  // Stride 1 in float32 with at most 16 channels runs the direct kernel where the CPU has AVX2
+  // (core/conv_direct.h): blocks of 4 output channels by 16 columns, then the remaining channels one
+  // by one and the remaining columns one by one. Its input adjoint is a convolution with the rotated
+  // kernel for square kernels with padding <= k - 1, and the shifted GEMMs otherwise (the third and
+  // fifth case). The last case has more channels: the shifted GEMMs in float32 too.
   Generator gen(109);
   for (DType dtype : {DType::Float32, DType::Float64}) {
     check_against_naive(gen, {3, 5, 7, 13, 21, 3, 3, 1, 1}, dtype, false);
@@ -164,6 +165,7 @@ TEST(Conv2d, MatchesNaiveOnWideRowsAndOddChannelCounts) {
     check_against_naive(gen, {2, 4, 5, 8, 19, 3, 5, 1, 1}, dtype, false);
     check_against_naive(gen, {2, 3, 4, 7, 17, 3, 3, 1, 0}, dtype, false);
     check_against_naive(gen, {2, 3, 6, 6, 18, 3, 3, 1, 3}, dtype, true);
+    check_against_naive(gen, {2, 20, 18, 6, 19, 3, 3, 1, 1}, dtype, false);
   }
 }
 
