@@ -1,11 +1,12 @@
 // core/conv_direct.h — the stride-1 convolution of one zero-padded float32 sample as a direct,
 // register-blocked loop over all kernel taps at once (chapter 1). Internal to core/: used by
-// core/conv_shifted.cpp when the CPU has AVX2 and FMA; the shifted GEMMs remain the path for float64
-// and for other CPUs, and core/conv_naive.cpp is the reference both are tested against.
+// core/conv_shifted.cpp for up to 16 channels when the CPU has AVX2 and FMA; the shifted GEMMs remain
+// the path for more channels, for float64 and for other CPUs, and core/conv_naive.cpp is the
+// reference both are tested against.
 //
 // Why: with few channels (chapter 10's field has 16 in and 16 out) each of the nine shifted GEMMs
 // is 16 x 224 x 16, so small that OpenBLAS spends as long packing its operands as multiplying them.
-// Here the padded sample (16 KB) stays in L1, eight outputs of four channels live in registers
+// Here the padded sample (16 KB) stays in L1, 16 pixels of 4 output channels live in registers
 // while all taps and channels are summed into them, and nothing is copied.
 #pragma once
 #include "core/conv_geometry.h"

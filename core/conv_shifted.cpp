@@ -15,9 +15,10 @@
 // instead of fighting over them.
 //
 // In float32 on a CPU with AVX2, with at most 16 channels in and out, the forward pass and the input
-// adjoint instead run all taps of a sample in one direct kernel (core/conv_direct.h), faster there. The input adjoint is
-// then itself a convolution: gy padded by k-1-p, correlated with the kernel rotated by 180 degrees
-// and its channel axes swapped. (A direct kernel for the weight adjoint was no faster than the GEMMs.)
+// adjoint instead run all taps of a sample in one direct kernel (core/conv_direct.h), faster there.
+// The input adjoint is then itself a convolution: gy padded by k-1-p, correlated with the kernel
+// rotated by 180 degrees and its channel axes swapped. (A direct kernel for the weight adjoint was
+// no faster than the GEMMs.)
 #include "core/conv_shifted.h"
 
 #include <algorithm>
