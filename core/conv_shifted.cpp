@@ -45,8 +45,8 @@ std::vector<T> weights_by_tap(const T* w, const ConvGeometry& g) {
 }
 
 // Up to this many channels in and out, the direct kernel beat the shifted GEMMs (forward plus input
-// adjoint, batch 128, 2 threads: 8 and 16 channels at 14x14 to 32x32 by 5-25 %); from 48 channels
-// on, the GEMMs were faster by 7-25 %, and at 32 it went either way.
+// adjoint, batch 128, 2 threads: 8 and 16 channels at 14x14 to 32x32 by 3-26 %); from 48 channels
+// on, the GEMMs were faster by 7-28 %, and at 32 it went either way.
 constexpr int64_t kDirectMaxChannels = 16;
 
 // Whether the direct kernel runs this convolution: float32, few channels, a CPU with AVX2 and FMA.
