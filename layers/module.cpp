@@ -1,6 +1,7 @@
 // layers/module.cpp — Module bookkeeping, summaries, Sequential (chapter 3).
 #include "layers/module.h"
 
+#include <atomic>
 #include <iomanip>
 #include <map>
 #include <sstream>
@@ -11,6 +12,31 @@ namespace {
 // While summary() runs: the modules called, in call order, with their output shapes.
 std::vector<std::pair<const Module*, Shape>>* g_summary_calls = nullptr;
 }  // namespace
+
+namespace {
+std::atomic<uint64_t> g_step_counter{0};  // numbers handed out so far
+std::atomic<uint64_t> g_shared_step{0};   // the one running now, 0 for none
+}  // namespace
+
+uint64_t shared_step_number() { return g_shared_step.load(std::memory_order_acquire); }
+
+std::mutex& training_state_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+SharedStepScope::SharedStepScope() {
+  SNN_CHECK(shared_step_number() == 0, "SharedStepScope: data-parallel steps do not nest");
+  g_shared_step.store(g_step_counter.fetch_add(1) + 1, std::memory_order_release);
+}
+SharedStepScope::~SharedStepScope() { g_shared_step.store(0, std::memory_order_release); }
+
+bool Module::data_parallel_safe() const {
+  if (!own_forward_shards_safely()) return false;
+  for (const auto& child : children_)
+    if (!child.second->data_parallel_safe()) return false;
+  return true;
+}
 
 Var Module::operator()(const Var& x) {
   Var y = forward(x);

@@ -5,7 +5,9 @@
 // that are saved with the model but not trained (BatchNorm's running statistics, the power-iteration
 // vectors of chapter 7); they are always updated in place, so registered handles stay valid.
 #pragma once
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +49,13 @@ class Module {
   bool training() const { return training_; }
   void zero_grad();
 
+  // Chapter 3: may a training step run this module's forward pass on shards of the batch in
+  // parallel (train/data_parallel.h)? True when the module and its children compute each example
+  // from the parameters alone, or update their state once per step (see shared_step_number).
+  // BatchNorm (batch statistics), Dropout (one random stream) and modules with per-forward counters
+  // say false.
+  bool data_parallel_safe() const;
+
   // Chapter 3: a table of the layers: name, description, output shape (from a forward pass on zeros
   // of `input_shape` under NoGrad, in evaluation mode) and parameter count.
   std::string summary(const Shape& input_shape, DType dtype = DType::Float32);
@@ -63,12 +72,30 @@ class Module {
   }
   // Called by train(); layers with mode-dependent state override it (and call the base).
   virtual void on_mode_change() {}
+  // This module alone (children are asked by data_parallel_safe).
+  virtual bool own_forward_shards_safely() const { return true; }
 
  private:
   std::vector<std::pair<std::string, Var>> params_;
   std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
+};
+
+// Chapter 3: the number of the data-parallel training step whose shards are running now (0 outside
+// one). A module whose training forward pass updates state (chapter 7's warm-started power
+// iterations) does the update once per step number, holding training_state_mutex(), so that a step
+// split over threads updates it exactly as one unsplit step does.
+uint64_t shared_step_number();
+// Chapter 3: serialises those updates while a step's shards run concurrently.
+std::mutex& training_state_mutex();
+// Chapter 3: a data-parallel step's number for one scope (train/data_parallel.cpp).
+class SharedStepScope {
+ public:
+  SharedStepScope();
+  ~SharedStepScope();
+  SharedStepScope(const SharedStepScope&) = delete;
+  SharedStepScope& operator=(const SharedStepScope&) = delete;
 };
 
 // Chapter 3: applies its children one after another; children are named "0", "1", ...

@@ -13,6 +13,9 @@ class Dropout : public Module {
   std::string describe() const override { return "Dropout(" + std::to_string(p) + ")"; }
   double p;
 
+ protected:
+  bool own_forward_shards_safely() const override { return false; }  // one random stream
+
  private:
   Generator* generator_;
 };
@@ -30,6 +33,9 @@ class BatchNorm : public Module {
   Tensor running_mean, running_var;
   int64_t channels;
   double momentum, eps;
+
+ protected:
+  bool own_forward_shards_safely() const override { return false; }  // statistics over the batch
 };
 
 }  // namespace stablenn

@@ -82,6 +82,7 @@ inline TrainResult train_model(Module& net, const LossFunction& loss, const Data
   Adam adam(net.parameters(), 1e-3);
   adam.set_schedule(cosine_schedule(1e-3, s.epochs * train_loader.num_batches()));
   to.epochs = s.epochs;
+  to.data_parallel = true;  // both networks compute each image alone: one shard of the batch per thread
   Trainer trainer(net, adam, loss, to);
   return fit ? fit(trainer, train_loader, &test_loader) : trainer.fit(train_loader, &test_loader);
 }

@@ -8,9 +8,11 @@
 #include <sstream>
 
 #include "core/ops.h"
+#include "core/parallel.h"
 #include "io/file_bytes.h"
 #include "layers/losses.h"
 #include "train/csv_log.h"
+#include "train/data_parallel.h"
 
 namespace stablenn {
 
@@ -173,7 +175,10 @@ TrainResult Trainer::fit(const DataLoader& train, const DataLoader* test) {
     while (reader.next(batch)) {
       ++batch_number;
       const int64_t b = batch.labels.size(0);
-      const StepResult step = train_step(model_, optimizer_, loss_fn_, batch, options.clip_grad_norm);
+      const StepResult step =
+          options.data_parallel
+              ? data_parallel_train_step(model_, optimizer_, loss_fn_, batch, options.clip_grad_norm, num_threads())
+              : train_step(model_, optimizer_, loss_fn_, batch, options.clip_grad_norm);
       const double loss_value = step.loss;
       if (!step.finite) {
         bar.finish({{"loss", seen ? loss_sum / double(seen) : loss_value}});

@@ -75,6 +75,9 @@ struct TrainerOptions {
   double progress_interval_s = 5.0;  // plain (non-terminal) output: at most one line per interval
   std::ostream* out = &std::cout;    // progress, evaluation lines and the stop message; null: silent
   std::string label = "train";
+  // Split each step's batch over the threads, one whole forward and backward pass per thread
+  // (train/data_parallel.h); only for models and losses that allow it.
+  bool data_parallel = false;
   // Called after every epoch (e.g. to print a table row or adjust something); may be empty.
   std::function<void(const EpochResult&)> on_epoch_end;
 };

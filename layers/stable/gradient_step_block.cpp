@@ -93,11 +93,15 @@ Var GradientStepBlock::forward(const Var& x) {
   SNN_CHECK(ok, describe(), ": expected input [N, ", shape_str(sample).substr(1), ", got ",
             shape_str(x.shape()));
   const LinearOperator A = op();
-  last_ = step_for(norm_.estimate(A, training()));
+  StepInfo info;
+  {  // the shards of a data-parallel step share the norm state (layers/module.h)
+    std::lock_guard<std::mutex> lock(training_state_mutex());
+    info = last_ = step_for(norm_.estimate(A, training()));
+  }
   Var h_var;
   if (options.step_rule == StepRule::kLearnableClamped)
-    h_var = clamp(step, 0.0, std::min(max_clamped_step(last_.norm), 1e30));
-  return integrate(x, last_.substeps, last_.step, h_var);
+    h_var = clamp(step, 0.0, std::min(max_clamped_step(info.norm), 1e30));
+  return integrate(x, info.substeps, info.step, h_var);
 }
 
 std::string GradientStepBlock::describe() const {

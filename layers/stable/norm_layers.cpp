@@ -34,6 +34,25 @@ double bound_of_normalised(double upper, NormScaling scaling, DType dtype) {
   return scale == 1.0 ? upper : upper * reciprocal_rounded_down(scale, dtype);
 }
 
+// y divided by the layer's norm: in training by σ = ‖A u‖ after one warm-started iteration moves u
+// (a Var, so the gradient flows through σ), in evaluation by the stored upper bound. Stores the
+// divisor in last_scale. The shards of a data-parallel step share the norm state (layers/module.h).
+Var normalised(const Var& y, const LinearOperator& A, SpectralNormEstimator& norm, bool training,
+               NormScaling scaling, double& last_scale) {
+  std::unique_lock<std::mutex> lock(training_state_mutex());
+  if (!training) {
+    const double scale = last_scale = scale_for(norm.upper_bound(A), scaling);
+    lock.unlock();
+    return scale_for_evaluation(y, scale);
+  }
+  norm.estimate(A, true);
+  const Var sigma = norm_of_image(A, norm.vector());
+  last_scale = scale_for(sigma.item(), scaling);
+  lock.unlock();
+  const bool divide = scaling == NormScaling::kExactlyOne || sigma.item() > 1.0;
+  return divide ? div(y, sigma) : y;
+}
+
 const char* scaling_text(NormScaling scaling) {
   return scaling == NormScaling::kExactlyOne ? "norm = 1" : "norm <= 1";
 }
@@ -63,16 +82,7 @@ Var SpectralNormLinear::forward(const Var& x) {
             in_features, "], got ", shape_str(x.shape()));
   const LinearOperator A = op();
   Var y = linear(x, weight, Var());
-  if (training()) {
-    norm_.estimate(A, true);  // one warm-started iteration moves u
-    const Var sigma = norm_of_image(A, norm_.vector());
-    last_scale_ = scale_for(sigma.item(), scaling);
-    const bool divide = scaling == NormScaling::kExactlyOne || sigma.item() > 1.0;
-    if (divide) y = div(y, sigma);
-  } else {
-    last_scale_ = scale_for(norm_.upper_bound(A), scaling);
-    y = scale_for_evaluation(y, last_scale_);
-  }
+  y = normalised(y, A, norm_, training(), scaling, last_scale_);
   return bias.defined() ? add(y, bias) : y;
 }
 
@@ -117,16 +127,7 @@ Var SpectralNormConv2d::forward(const Var& x) {
             describe(), ": expected input [N, ", in_channels, ", ", height, ", ", width, "], got ",
             shape_str(x.shape()), " (the power iteration runs at the input size given at construction)");
   Var y = A.apply(x);
-  if (training()) {
-    norm_.estimate(A, true);
-    const Var sigma = norm_of_image(A, norm_.vector());
-    last_scale_ = scale_for(sigma.item(), scaling);
-    const bool divide = scaling == NormScaling::kExactlyOne || sigma.item() > 1.0;
-    if (divide) y = div(y, sigma);
-  } else {
-    last_scale_ = scale_for(norm_.upper_bound(A), scaling);
-    y = scale_for_evaluation(y, last_scale_);
-  }
+  y = normalised(y, A, norm_, training(), scaling, last_scale_);
   return bias.defined() ? add(y, reshape(bias, {1, out_channels, 1, 1})) : y;
 }
 

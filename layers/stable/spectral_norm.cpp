@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "core/parallel.h"
+#include "layers/module.h"
 
 namespace stablenn {
 
@@ -144,7 +145,9 @@ double SpectralNormEstimator::upper_bound(const LinearOperator& A) {
 double SpectralNormEstimator::estimate(const LinearOperator& A, bool training) {
   SNN_CHECK(u_.defined(), "SpectralNormEstimator: used before construction with a vector");
   if (!training) return upper_bound(A);
-  last_ = power_iteration(A, u_, schedule_.train_iterations).sigma;
+  const uint64_t step = shared_step_number();  // one iteration per data-parallel step, not per shard
+  if (step == 0 || step != iterated_in_step_) last_ = power_iteration(A, u_, schedule_.train_iterations).sigma;
+  iterated_in_step_ = step;
   return last_;
 }
 

@@ -68,7 +68,9 @@ class SpectralNormEstimator {
   static Tensor fresh_eval_key();
 
   // Chapter 7: the norm a forward pass uses. Training: train_iterations warm-started iterations,
-  // then √‖AᵀAu‖ (an estimate from below). Evaluation: upper_bound(A).
+  // then √‖AᵀAu‖ (an estimate from below); within one data-parallel step (shared_step_number,
+  // layers/module.h) only the first shard iterates and the others reuse its result. Evaluation:
+  // upper_bound(A). Callers whose shards may run concurrently hold training_state_mutex().
   double estimate(const LinearOperator& A, bool training);
   // Chapter 7: the stored upper bound of σ_max(A) when its key matches A's weight, else
   // spectral_norm_upper_bound(A), stored with the weight's key. Never moves u.
@@ -83,6 +85,7 @@ class SpectralNormEstimator {
   Tensor u_, eval_norm_, eval_key_;
   PowerIterationSchedule schedule_;
   double last_ = 0;
+  uint64_t iterated_in_step_ = 0;  // the data-parallel step whose shard last iterated (0: none)
   // What upper_bound last verified: the weight's fingerprint and the buffers' values then. While all
   // three are unchanged, the stored key still matches the weight and weight_norm_key is not needed.
   bool verified_ = false;

@@ -42,8 +42,12 @@ Tensor isometric_init(const MapGeometry& geometry, Generator& g, DType dtype) {
 // 1/max(1, σ̄) rounded down in the dtype, σ̄ the stored upper bound (so ‖A‖·m <= 1 exactly).
 Var inverse_scale(const LinearOperator& A, SpectralNormEstimator& norm, bool training, DType dtype) {
   if (training) {
-    norm.estimate(A, true);
-    const Var sigma = norm_of_image(A, norm.vector());
+    Var sigma;
+    {  // the shards of a data-parallel step share the norm state (layers/module.h)
+      std::lock_guard<std::mutex> lock(training_state_mutex());
+      norm.estimate(A, true);
+      sigma = norm_of_image(A, norm.vector());
+    }
     if (sigma.item() > 1.0) return reciprocal(sigma);
     return Var(Tensor::scalar(1.0, dtype));
   }
