@@ -49,11 +49,11 @@ class Module {
   bool training() const { return training_; }
   void zero_grad();
 
-  // Chapter 3: may a training step run this module's forward pass on shards of the batch in
-  // parallel (train/data_parallel.h)? True when the module and its children compute each example
-  // from the parameters alone, or update their state once per step (see shared_step_number).
-  // BatchNorm (batch statistics), Dropout (one random stream) and modules with per-forward counters
-  // say false.
+  // Chapter 3: may threads run this module's forward pass on different rows at once: the shards of
+  // a training step (train/data_parallel.h), batches of an evaluation or of an attack? True when
+  // the module and its children compute each example from the parameters alone, or update their
+  // state once per step (see shared_step_number) and guard their caches. BatchNorm (batch
+  // statistics), Dropout (one random stream) and NeuralOde (counters of one forward) say false.
   bool data_parallel_safe() const;
 
   // Chapter 3: a table of the layers: name, description, output shape (from a forward pass on zeros
@@ -87,7 +87,7 @@ class Module {
 // iterations) does the update once per step number, holding training_state_mutex(), so that a step
 // split over threads updates it exactly as one unsplit step does.
 uint64_t shared_step_number();
-// Chapter 3: serialises those updates while a step's shards run concurrently.
+// Chapter 3: serialises those updates, and the norm caches of evaluation, while threads share a module.
 std::mutex& training_state_mutex();
 // Chapter 3: a data-parallel step's number for one scope (train/data_parallel.cpp).
 class SharedStepScope {

@@ -140,3 +140,35 @@ TEST(Ch03DataParallel, OptimiserUpdateByParameterChangesNoBit) {
 
 }  // namespace
 }  // namespace stablenn
+
+namespace stablenn {
+namespace {
+
+// evaluate() runs whole batches on different threads for such models; each batch's ops run on one
+// thread either way, and the sums go in batch order, so 1 and 2 threads agree bit for bit.
+TEST(Ch03DataParallel, EvaluationByBatchEqualsOneThread) {
+  Generator g(8);
+  Dataset data;
+  data.inputs = g.normal({300, 20});
+  std::vector<int64_t> labels;
+  for (int i = 0; i < 300; ++i) labels.push_back(g.randint(0, 5));
+  data.labels = Tensor::from_int64(labels, {300});
+  LoaderOptions lo;
+  lo.batch_size = 64;  // five batches, the last one short
+  lo.shuffle = false;
+  const DataLoader loader(data, lo);
+  auto net = small_nonexpansive(DType::Float32);
+  auto run = [&](int threads) {
+    FixedThreads fixed(threads);
+    return evaluate(*net, loader, nullptr);
+  };
+  const EvalResult one = run(1), two = run(2);
+  EXPECT_EQ(one.loss, two.loss);
+  EXPECT_EQ(one.accuracy, two.accuracy);
+  EXPECT_EQ(one.predictions, two.predictions);
+  EXPECT_EQ(two.count, 300);
+  EXPECT_TRUE(net->training());  // evaluate restores the mode
+}
+
+}  // namespace
+}  // namespace stablenn

@@ -293,3 +293,41 @@ TEST(Ch08RobustEval, BadOptionsAreNamed) {
   EXPECT_THROW(parse_attack_protocol("weak"), Error);
   EXPECT_EQ(parse_attack_protocol("chapter"), AttackProtocol::kChapter);
 }
+
+// With several threads the chapter protocol's batches run whole on different threads; each batch
+// keeps its seeds and each op runs on one thread either way, so the report equals the one computed
+// batch after batch on one thread, bit for bit.
+TEST(Ch08RobustEval, BatchesOnThreadsGiveTheReportOfBatchesInOrder) {
+  Generator g(21);
+  const Dataset moons = make_moons(300, 0.15, g);
+  auto net = std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+      std::make_shared<Linear>(2, 32, true, g), Tanh(), std::make_shared<Linear>(32, 2, true, g)});
+  Adam opt(net->parameters(), 0.02);
+  for (int step = 0; step < 100; ++step) {
+    opt.zero_grad();
+    backward(cross_entropy((*net)(Var(moons.inputs)), moons.labels));
+    opt.step();
+  }
+  net->eval();
+  RobustnessOptions o;
+  o.protocol = AttackProtocol::kChapter;
+  o.eps = {0, 0.1, 0.2, 0.4};
+  o.lo = -4;
+  o.hi = 4;
+  o.iterations = 20;
+  o.batch_size = 25;  // 120 images: five batches
+  const Tensor x = moons.inputs.narrow(0, 0, 120), y = moons.labels.narrow(0, 0, 120);
+  auto report = [&](int threads) {
+    FixedThreads fixed(threads);
+    return evaluate_robustness(*net, *net, x, y, o);
+  };
+  const RobustnessReport one = report(1), two = report(2);
+  EXPECT_EQ(one.accuracy, two.accuracy);
+  EXPECT_EQ(one.min_norm, two.min_norm);
+  EXPECT_EQ(one.broken_at, two.broken_at);
+  EXPECT_EQ(one.found_by, two.found_by);
+  EXPECT_EQ(max_abs_diff(one.adversarial, two.adversarial), 0.0);
+  // the attack broke some images and not all, so the comparison covers both kinds of rows
+  EXPECT_GT(one.accuracy[2], 0.0);
+  EXPECT_LT(one.accuracy[3], one.accuracy[0]);
+}

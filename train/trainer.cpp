@@ -3,9 +3,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <memory>
 #include <sstream>
+
+#include <omp.h>
 
 #include "core/ops.h"
 #include "core/parallel.h"
@@ -79,16 +82,42 @@ EvalResult evaluate(Module& model, const DataLoader& data, const LossFunction& l
   double loss_sum = 0;
   int64_t correct = 0;
   std::vector<int64_t> predicted;
+  // A network that computes each example alone evaluates whole batches on different threads, one
+  // core each: a fork and join per group of batches instead of one per op (see train/data_parallel.h).
+  // Each batch's numbers are summed in batch order, so the thread count changes only rounding.
+  const int threads = model.data_parallel_safe() && !omp_in_parallel() ? num_threads() : 1;
   try {
     EpochReader reader = data.epoch(0);
-    Batch batch;
-    while (reader.next(batch)) {
-      const int64_t b = batch.labels.size(0);
-      const Var logits = model(Var(batch.inputs));
-      loss_sum += checked_loss_value(loss_of(logits, batch.labels)) * double(b);
-      correct += count_correct(logits.value(), batch.labels, predicted);
-      for (int64_t k = 0; k < b; ++k) result.predictions[static_cast<size_t>(batch.indices[k])] = predicted[k];
-      result.count += b;
+    std::vector<Batch> group;
+    for (;;) {
+      group.clear();
+      Batch batch;
+      while (static_cast<int>(group.size()) < threads && reader.next(batch)) group.push_back(std::move(batch));
+      if (group.empty()) break;
+      const int count = static_cast<int>(group.size());
+      std::vector<Tensor> logits(group.size());
+      std::vector<double> losses(group.size());
+      std::vector<std::exception_ptr> failure(group.size());
+#pragma omp parallel for num_threads(count) schedule(static, 1) if (count > 1)
+      for (int k = 0; k < count; ++k) {
+        try {
+          NoGrad no_grad_here;  // recording is per thread
+          const Var z = model(Var(group[k].inputs));
+          losses[k] = checked_loss_value(loss_of(z, group[k].labels));
+          logits[k] = z.value();
+        } catch (...) {
+          failure[k] = std::current_exception();
+        }
+      }
+      for (const auto& f : failure)
+        if (f) std::rethrow_exception(f);
+      for (int k = 0; k < count; ++k) {
+        const int64_t b = group[k].labels.size(0);
+        loss_sum += losses[k] * double(b);
+        correct += count_correct(logits[k], group[k].labels, predicted);
+        for (int64_t i = 0; i < b; ++i) result.predictions[static_cast<size_t>(group[k].indices[i])] = predicted[i];
+        result.count += b;
+      }
     }
   } catch (...) {
     model.train(was_training);

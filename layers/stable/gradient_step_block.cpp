@@ -94,7 +94,7 @@ Var GradientStepBlock::forward(const Var& x) {
             shape_str(x.shape()));
   const LinearOperator A = op();
   StepInfo info;
-  {  // the shards of a data-parallel step share the norm state (layers/module.h)
+  {  // shards of a data-parallel step, or batches evaluated side by side, share the norm state
     std::lock_guard<std::mutex> lock(training_state_mutex());
     info = last_ = step_for(norm_.estimate(A, training()));
   }

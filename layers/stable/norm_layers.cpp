@@ -36,7 +36,8 @@ double bound_of_normalised(double upper, NormScaling scaling, DType dtype) {
 
 // y divided by the layer's norm: in training by σ = ‖A u‖ after one warm-started iteration moves u
 // (a Var, so the gradient flows through σ), in evaluation by the stored upper bound. Stores the
-// divisor in last_scale. The shards of a data-parallel step share the norm state (layers/module.h).
+// divisor in last_scale. The shards of a data-parallel step, or batches evaluated side by side,
+// share the norm state (layers/module.h).
 Var normalised(const Var& y, const LinearOperator& A, SpectralNormEstimator& norm, bool training,
                NormScaling scaling, double& last_scale) {
   std::unique_lock<std::mutex> lock(training_state_mutex());

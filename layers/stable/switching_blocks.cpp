@@ -41,17 +41,19 @@ Tensor isometric_init(const MapGeometry& geometry, Generator& g, DType dtype) {
 // 1 / max(1, σ): a Var with a gradient through σ = ‖A u‖ in training; in evaluation the constant
 // 1/max(1, σ̄) rounded down in the dtype, σ̄ the stored upper bound (so ‖A‖·m <= 1 exactly).
 Var inverse_scale(const LinearOperator& A, SpectralNormEstimator& norm, bool training, DType dtype) {
+  // The shards of a data-parallel step, or batches evaluated side by side, share the norm state
+  // (layers/module.h).
+  std::unique_lock<std::mutex> lock(training_state_mutex());
   if (training) {
-    Var sigma;
-    {  // the shards of a data-parallel step share the norm state (layers/module.h)
-      std::lock_guard<std::mutex> lock(training_state_mutex());
-      norm.estimate(A, true);
-      sigma = norm_of_image(A, norm.vector());
-    }
+    norm.estimate(A, true);
+    const Var sigma = norm_of_image(A, norm.vector());
+    lock.unlock();
     if (sigma.item() > 1.0) return reciprocal(sigma);
     return Var(Tensor::scalar(1.0, dtype));
   }
-  return Var(Tensor::scalar(reciprocal_rounded_down(std::max(1.0, norm.upper_bound(A)), dtype), dtype));
+  const double upper = norm.upper_bound(A);
+  lock.unlock();
+  return Var(Tensor::scalar(reciprocal_rounded_down(std::max(1.0, upper), dtype), dtype));
 }
 
 
