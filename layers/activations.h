@@ -30,6 +30,7 @@ class Activation : public Module {
              std::optional<SlopeBounds> slopes);
 
   Var forward(const Var& x) override { return fn_(x); }
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override { return name_; }
   // σ(x) as a plain function, for the blocks that hold σ in their options (not a child module, so
   // summaries do not list it).
@@ -79,6 +80,7 @@ std::shared_ptr<Activation> GroupSort(int64_t group_size = 2);
 class Flatten : public Module {
  public:
   Var forward(const Var& x) override { return flatten(x, 1); }
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override { return "Flatten"; }
 };
 
@@ -88,6 +90,7 @@ class AvgPool2d : public Module {
   explicit AvgPool2d(int64_t kernel, int64_t stride = 0, int64_t padding = 0)
       : kernel(kernel), stride(stride ? stride : kernel), padding(padding) {}
   Var forward(const Var& x) override { return avg_pool2d(x, kernel, stride, padding); }
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   int64_t kernel, stride, padding;
 };
@@ -97,6 +100,7 @@ class MaxPool2d : public Module {
   explicit MaxPool2d(int64_t kernel, int64_t stride = 0, int64_t padding = 0)
       : kernel(kernel), stride(stride ? stride : kernel), padding(padding) {}
   Var forward(const Var& x) override { return max_pool2d(x, kernel, stride, padding); }
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   int64_t kernel, stride, padding;
 };
@@ -105,6 +109,7 @@ class MaxPool2d : public Module {
 class GlobalAvgPool2d : public Module {
  public:
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override { return "GlobalAvgPool2d"; }
 };
 

@@ -12,6 +12,7 @@ class Linear : public Module {
   Linear(int64_t in_features, int64_t out_features, bool bias = true,
          Generator& g = default_generator(), DType dtype = DType::Float32);
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   Var weight, bias;  // bias undefined when constructed without
   int64_t in_features, out_features;
@@ -24,6 +25,7 @@ class Conv2d : public Module {
          int64_t padding = 0, bool bias = true, Generator& g = default_generator(),
          DType dtype = DType::Float32);
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   Var weight, bias;
   int64_t in_channels, out_channels, kernel, stride, padding;

@@ -55,6 +55,10 @@ class Module {
   // state once per step (see shared_step_number) and guard their caches. BatchNorm (batch
   // statistics), Dropout (one random stream) and NeuralOde (counters of one forward) say false.
   bool data_parallel_safe() const;
+  // This module alone (data_parallel_safe asks the children). False unless a layer says otherwise:
+  // the library's stateless layers and its norm layers do; BatchNorm, Dropout, NeuralOde, chapter
+  // 10's classifier (it keeps its Euler states) and modules written elsewhere do not.
+  virtual bool own_forward_shards_safely() const { return false; }
 
   // Chapter 3: a table of the layers: name, description, output shape (from a forward pass on zeros
   // of `input_shape` under NoGrad, in evaluation mode) and parameter count.
@@ -72,8 +76,6 @@ class Module {
   }
   // Called by train(); layers with mode-dependent state override it (and call the base).
   virtual void on_mode_change() {}
-  // This module alone (children are asked by data_parallel_safe).
-  virtual bool own_forward_shards_safely() const { return true; }
 
  private:
   std::vector<std::pair<std::string, Var>> params_;
@@ -107,6 +109,7 @@ class Sequential : public Module {
   size_t size() const { return children().size(); }
   Module& operator[](size_t i) const { return *children()[i].second; }
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override { return "Sequential"; }
 };
 

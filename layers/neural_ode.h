@@ -49,9 +49,6 @@ class NeuralOde : public Module {
   const OdeintStats& stats() const { return *stats_; }
   size_t intervals() const { return fields_.size(); }
 
- protected:
-  bool own_forward_shards_safely() const override { return false; }  // stats() of one forward
-
  private:
   OdeFunction<Var> interval_function(size_t interval);
   std::vector<std::shared_ptr<Module>> fields_;

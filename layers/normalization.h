@@ -13,9 +13,6 @@ class Dropout : public Module {
   std::string describe() const override { return "Dropout(" + std::to_string(p) + ")"; }
   double p;
 
- protected:
-  bool own_forward_shards_safely() const override { return false; }  // one random stream
-
  private:
   Generator* generator_;
 };
@@ -34,8 +31,6 @@ class BatchNorm : public Module {
   int64_t channels;
   double momentum, eps;
 
- protected:
-  bool own_forward_shards_safely() const override { return false; }  // statistics over the batch
 };
 
 }  // namespace stablenn

@@ -47,8 +47,8 @@ StepResult data_parallel_train_step(Module& model, Optimizer& optimizer, const L
                                     const Batch& batch, double max_grad_norm, int shards) {
   SNN_CHECK(model.data_parallel_safe(),
             "data_parallel_train_step: the model holds a layer whose training forward pass cannot be "
-            "split over threads (BatchNorm, Dropout or a NeuralOde); train it with train_step "
-            "(TrainerOptions::data_parallel = false)");
+            "split over threads (BatchNorm, Dropout, NeuralOde, or a module that does not declare "
+            "own_forward_shards_safely); train it with train_step (TrainerOptions::data_parallel = false)");
   const int64_t rows = batch.labels.size(0);
   shards = static_cast<int>(std::min<int64_t>(shards, rows / kMinShardRows));
   if (shards <= 1 || omp_in_parallel()) return train_step(model, optimizer, loss_fn, batch, max_grad_norm);

@@ -9,10 +9,11 @@
 // the batch, so the batch gradient is the size-weighted mean of the shards' gradients).
 //
 // Only for models whose training-mode forward pass reads its parameters and buffers without
-// changing them, and whose loss is a mean over the examples plus terms that do not depend on them:
-// batch normalisation (statistics over the batch) and modules that update state in the forward
-// pass are refused (Module::data_parallel_safe). Results depend on the thread count through the
-// shards' summation order, never on scheduling.
+// changing them, and whose loss is a mean over the examples plus terms that do not depend on them,
+// computed without state (the shards call it at once): batch normalisation (statistics over the
+// batch), modules that update state in the forward pass, and every module that does not declare
+// itself safe are refused (Module::data_parallel_safe). Results depend on the thread count through
+// the shards' summation order, never on scheduling.
 #pragma once
 #include "train/trainer.h"
 

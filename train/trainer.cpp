@@ -84,7 +84,7 @@ EvalResult evaluate(Module& model, const DataLoader& data, const LossFunction& l
   std::vector<int64_t> predicted;
   // A network that computes each example alone evaluates whole batches on different threads, one
   // core each: a fork and join per group of batches instead of one per op (see train/data_parallel.h).
-  // Each batch's numbers are summed in batch order, so the thread count changes only rounding.
+  // Each batch's numbers are summed in batch order: the result is that of one thread, bit for bit.
   const int threads = model.data_parallel_safe() && !omp_in_parallel() ? num_threads() : 1;
   try {
     EpochReader reader = data.epoch(0);

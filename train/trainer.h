@@ -100,6 +100,8 @@ StepResult train_step(Module& model, Optimizer& optimizer, const LossFunction& l
 
 // Chapter 3: the fraction correct and mean loss of `model` over every batch of `data` (epoch 0 of
 // the loader), in evaluation mode and without recording; restores the model's mode afterwards.
+// When model.data_parallel_safe(), whole batches run on different threads (loss_fn is then called
+// from several threads at once), with the result of one thread, bit for bit.
 EvalResult evaluate(Module& model, const DataLoader& data, const LossFunction& loss_fn);
 
 // Chapter 3: true when every value of `t` is finite.

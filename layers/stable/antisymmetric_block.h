@@ -29,6 +29,7 @@ class AntisymmetricBlock : public Module, public LipschitzBounded {
   AntisymmetricBlock(const MapGeometry& geometry, AntisymmetricOptions options = {},
                      Generator& g = default_generator(), DType dtype = DType::Float32);
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   // 1 + h·Lip(σ)·‖K‖, with ‖K‖ <= ‖W‖ + γ (exact SVD of K for dense maps).
   double lipschitz_bound() override;

@@ -50,6 +50,7 @@ class GradientStepBlock : public Module, public LipschitzBounded {
   GradientStepBlock(const MapGeometry& geometry, GradientStepOptions options = {},
                     Generator& g = default_generator(), DType dtype = DType::Float32);
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   // The bound of the evaluation-mode map: gradient_step_lipschitz(method, h·Lip(σ)·σ̄²)^n with σ̄
   // the stored upper bound of ‖A‖ the evaluation step was chosen with: exactly 1 for the adaptive
@@ -85,6 +86,7 @@ class FixedGradientStep : public Module {
  public:
   FixedGradientStep(GradientStepBlock& block, double h) : block_(block), h_(h) {}
   Var forward(const Var& x) override { return block_.integrate(x, 1, h_, Var()); }
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override { return "one gradient step"; }
 
  private:

@@ -42,6 +42,7 @@ class HamiltonianBlock : public Module, public LipschitzBounded {
   HamiltonianBlock(const MapGeometry& state, HamiltonianOptions options = {},
                    Generator& g = default_generator(), DType dtype = DType::Float32);
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   // The product of the shears' bounds: a shear (y, z) ↦ (y, z − h g(y)) with Lip(g) = ℓ has Lipschitz
   // constant at most (hℓ + √(h²ℓ² + 4))/2 (the norm of [[1, 0], [hℓ, 1]]).
@@ -77,6 +78,7 @@ class HDNNBlock : public Module, public LipschitzBounded {
   HDNNBlock(const MapGeometry& state, HDNNOptions options = {}, Generator& g = default_generator(),
             DType dtype = DType::Float32);
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   // Forward Euler: (1 + h‖J‖Lip(σ)‖K‖²)^steps; symplectic Euler: two shears per step.
   double lipschitz_bound() override;

@@ -36,6 +36,7 @@ class SpectralNormLinear : public Module, public LipschitzBounded {
                      PowerIterationSchedule schedule = {}, Generator& g = default_generator(),
                      DType dtype = DType::Float32);
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   // The evaluation-mode norm: the stored upper bound σ̄ >= σ_max(W) times the multiplier applied,
   // 1/max(1, σ̄) (or 1/σ̄) rounded down: <= 1 (kExactlyOne: 1 up to rounding, never above).
@@ -63,6 +64,7 @@ class SpectralNormConv2d : public Module, public LipschitzBounded {
                      PowerIterationSchedule schedule = {}, Generator& g = default_generator(),
                      DType dtype = DType::Float32);
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   // As SpectralNormLinear's, with σ̄ = spectral_norm_upper_bound of the convolution at its input
   // size (SVD of the full matrix for small maps, else the circular-convolution bound).
@@ -85,6 +87,7 @@ class InputNormalization : public Module, public LipschitzBounded {
  public:
   InputNormalization(std::vector<double> mean, std::vector<double> std);
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   double lipschitz_bound() override;  // 1 / min_c std_c
   std::vector<double> mean, std;
@@ -97,6 +100,7 @@ class ScaledAvgPool2d : public Module, public LipschitzBounded {
  public:
   explicit ScaledAvgPool2d(int64_t kernel);
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   double lipschitz_bound() override { return 1.0; }
   int64_t kernel;
@@ -107,6 +111,7 @@ class ScaledAvgPool2d : public Module, public LipschitzBounded {
 class ScaledGlobalAvgPool2d : public Module, public LipschitzBounded {
  public:
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override { return "ScaledGlobalAvgPool2d"; }
   double lipschitz_bound() override { return 1.0; }
 };

@@ -29,6 +29,7 @@ class EulerResNetBlock : public Module, public LipschitzBounded {
   EulerResNetBlock(const MapGeometry& geometry, ResNetStepOptions options = {},
                    Generator& g = default_generator(), DType dtype = DType::Float32);
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   // 1 + h·Lip(σ)·‖A‖·‖B‖ with upper bounds of the norms (spectral_norm_upper_bound).
   double lipschitz_bound() override;

@@ -61,6 +61,7 @@ class SwitchingPair : public Module, public LipschitzBounded {
   SwitchingPair(const MapGeometry& geometry, SwitchingOptions options = {},
                 Generator& g = default_generator(), DType dtype = DType::Float32);
   Var forward(const Var& x) override;
+  bool own_forward_shards_safely() const override { return true; }
   std::string describe() const override;
   // (c·e)^S with the rigorous step factors above, the stored upper bounds of the norms, and
   // σ_min(A_c) by SVD (less its rounding margin) for dense maps and small convolutions (0, i.e. no
