@@ -7,7 +7,9 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <exception>
 #include <omp.h>
+#include <vector>
 
 namespace stablenn {
 
@@ -82,6 +84,25 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const F& fn) {
     const int64_t lo = begin + n * t / nt, hi = begin + n * (t + 1) / nt;
     if (lo < hi) fn(lo, hi);
   }
+}
+
+// Chapter 3: fn(k) for every k in [0, count), each task whole on one thread, on up to `threads`
+// threads (dynamic schedule, so tasks of unequal size balance); the ops inside a task run on one
+// thread. The first exception a task threw is rethrown once all have finished. For independent
+// units of work (parameters, batches) that each write only their own result.
+template <class F>
+void parallel_tasks(int64_t count, int threads, const F& fn) {
+  std::vector<std::exception_ptr> failure(static_cast<size_t>(std::max<int64_t>(0, count)));
+#pragma omp parallel for num_threads(std::max(1, threads)) schedule(dynamic, 1) if (threads > 1 && count > 1)
+  for (int64_t k = 0; k < count; ++k) {
+    try {
+      fn(k);
+    } catch (...) {
+      failure[static_cast<size_t>(k)] = std::current_exception();
+    }
+  }
+  for (const auto& f : failure)
+    if (f) std::rethrow_exception(f);
 }
 
 }  // namespace stablenn

@@ -11,9 +11,6 @@ namespace stablenn {
 namespace {
 // While summary() runs: the modules called, in call order, with their output shapes.
 std::vector<std::pair<const Module*, Shape>>* g_summary_calls = nullptr;
-}  // namespace
-
-namespace {
 std::atomic<uint64_t> g_step_counter{0};  // numbers handed out so far
 std::atomic<uint64_t> g_shared_step{0};   // the one running now, 0 for none
 }  // namespace

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <limits>
 #include <mutex>
 #include <omp.h>
@@ -304,19 +303,11 @@ RobustnessReport evaluate_robustness(Module& model, Module& verifier, const Tens
       std::lock_guard<std::mutex> lock(progress);
       stage_done();
     };
-    std::vector<std::exception_ptr> failure(state.size());
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (by_batch)
-    for (int64_t j = 0; j < batches; ++j) {
-      try {
-        stage_done_locked();
-        uint64_t batch_seed = first_seed[j];
-        broken[j] = chapter_batch(model, verifier, state[j], o, batch_seed, stage_done_locked);
-      } catch (...) {
-        failure[j] = std::current_exception();
-      }
-    }
-    for (const auto& f : failure)
-      if (f) std::rethrow_exception(f);
+    parallel_tasks(batches, by_batch ? threads : 1, [&](int64_t j) {
+      stage_done_locked();
+      uint64_t batch_seed = first_seed[j];
+      broken[j] = chapter_batch(model, verifier, state[j], o, batch_seed, stage_done_locked);
+    });
   }
 
   for (int64_t j = 0; j < batches; ++j) {

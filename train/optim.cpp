@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 
 #include "core/parallel.h"
 
@@ -51,21 +50,9 @@ void Optimizer::step() {
   // its own loop splits it). Each element's update is the same either way, bit for bit.
   const bool by_parameter = todo.size() > 1 && total >= 2 * kDefaultGrain && 2 * largest <= total &&
                             !omp_in_parallel() && num_threads() > 1;
-  if (by_parameter) {
-    std::vector<std::exception_ptr> failure(todo.size());
-#pragma omp parallel for num_threads(num_threads()) schedule(dynamic, 1)
-    for (size_t k = 0; k < todo.size(); ++k) {
-      try {
-        update(todo[k].index, *todo[k].value, todo[k].grad);
-      } catch (...) {
-        failure[k] = std::current_exception();
-      }
-    }
-    for (const auto& f : failure)
-      if (f) std::rethrow_exception(f);
-  } else {
-    for (Update& u : todo) update(u.index, *u.value, u.grad);
-  }
+  parallel_tasks(static_cast<int64_t>(todo.size()), by_parameter ? num_threads() : 1, [&](int64_t k) {
+    update(todo[k].index, *todo[k].value, todo[k].grad);
+  });
   ++steps_;
   for (auto& hook : hooks_) hook();
 }

@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <exception>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -97,20 +96,12 @@ EvalResult evaluate(Module& model, const DataLoader& data, const LossFunction& l
       const int count = static_cast<int>(group.size());
       std::vector<Tensor> logits(group.size());
       std::vector<double> losses(group.size());
-      std::vector<std::exception_ptr> failure(group.size());
-#pragma omp parallel for num_threads(count) schedule(static, 1) if (count > 1)
-      for (int k = 0; k < count; ++k) {
-        try {
-          NoGrad no_grad_here;  // recording is per thread
-          const Var z = model(Var(group[k].inputs));
-          losses[k] = checked_loss_value(loss_of(z, group[k].labels));
-          logits[k] = z.value();
-        } catch (...) {
-          failure[k] = std::current_exception();
-        }
-      }
-      for (const auto& f : failure)
-        if (f) std::rethrow_exception(f);
+      parallel_tasks(count, count, [&](int64_t k) {
+        NoGrad no_grad_here;  // recording is per thread
+        const Var z = model(Var(group[k].inputs));
+        losses[k] = checked_loss_value(loss_of(z, group[k].labels));
+        logits[k] = z.value();
+      });
       for (int k = 0; k < count; ++k) {
         const int64_t b = group[k].labels.size(0);
         loss_sum += losses[k] * double(b);
