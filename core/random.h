@@ -11,6 +11,18 @@
 
 namespace stablenn {
 
+// Chapter 3: a seed for stream `stream` of `seed` (splitmix64 finaliser of a combination of both).
+// The loader draws epoch e's shuffle from Generator(mix_seed(seed, e)) and batch b's augmentation
+// from Generator(mix_seed(mix_seed(seed, e), b)); chapter 8's strong attacks draw batch j's random
+// starts from Generator(mix_seed(seed, j)). Each is then the same whichever thread runs it, in
+// whatever order.
+inline uint64_t mix_seed(uint64_t seed, uint64_t stream) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (stream + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 // Chapter 1: the random generator.
 class Generator {
  public:

@@ -7,7 +7,6 @@
 
 #include "core/error.h"
 #include "core/random.h"
-#include "datasets/seeds.h"
 
 namespace stablenn {
 

@@ -11,7 +11,6 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "datasets/seeds.h"
 
 namespace stablenn {
 

@@ -278,37 +278,36 @@ RobustnessReport evaluate_robustness(Module& model, Module& verifier, const Tens
     if (!correct_rows(b).empty()) seed += static_cast<uint64_t>(positive);
   }
 
+  // The batches are independent: the strong protocol draws batch j's random starts from
+  // Generator(mix_seed(seed, j)), the chapter's from the seeds above. So with several threads whole
+  // batches run on different threads, each on one core (a 250 x 256 by 256 x 256 product split over
+  // two threads, OpenBLAS's way, loses much of the second core to hand-offs), and the results are
+  // those of running the batches in order, bit for bit, at any thread count.
+  const int threads = static_cast<int>(std::min<int64_t>(num_threads(), batches));
+  const bool by_batch = threads > 1 && !omp_in_parallel() && model.data_parallel_safe() &&
+                        verifier.data_parallel_safe();
+  std::mutex progress;
+  auto stage_done_locked = [&]() {
+    std::lock_guard<std::mutex> lock(progress);
+    stage_done();
+  };
   std::vector<std::vector<std::vector<bool>>> broken(state.size());  // [batch][eps][row]
-  if (o.protocol == AttackProtocol::kStrong) {  // one random stream through all batches: in order
-    Generator gen(o.seed);
-    for (int64_t j = 0; j < batches; ++j) {
-      BatchState& b = state[j];
-      strong_batch(model, verifier, b, o, gen, stage_done);
+  parallel_tasks(batches, by_batch ? threads : 1, [&](int64_t j) {
+    BatchState& b = state[j];
+    if (o.protocol == AttackProtocol::kStrong) {
+      Generator gen(mix_seed(o.seed, static_cast<uint64_t>(j)));
+      strong_batch(model, verifier, b, o, gen, stage_done_locked);
       for (double eps : o.eps) {  // broken at eps: a verified example within eps (+ slack for eps > 0)
         std::vector<bool> r(b.min_norm.size());
         for (size_t i = 0; i < r.size(); ++i) r[i] = b.min_norm[i] == 0 || (eps > 0 && b.min_norm[i] <= eps + 1e-6);
         broken[j].push_back(r);
       }
-    }
-  } else {
-    // The chapter's batches are independent (each has its seeds), so with several threads whole
-    // batches run on different threads, each on one core: a 250 x 256 by 256 x 256 product split
-    // over two threads (OpenBLAS's way) loses much of the second core to hand-offs. The results
-    // are those of running the batches in order, bit for bit, at any thread count.
-    const int threads = static_cast<int>(std::min<int64_t>(num_threads(), batches));
-    const bool by_batch = threads > 1 && !omp_in_parallel() && model.data_parallel_safe() &&
-                          verifier.data_parallel_safe();
-    std::mutex progress;
-    auto stage_done_locked = [&]() {
-      std::lock_guard<std::mutex> lock(progress);
-      stage_done();
-    };
-    parallel_tasks(batches, by_batch ? threads : 1, [&](int64_t j) {
+    } else {
       stage_done_locked();
       uint64_t batch_seed = first_seed[j];
-      broken[j] = chapter_batch(model, verifier, state[j], o, batch_seed, stage_done_locked);
-    });
-  }
+      broken[j] = chapter_batch(model, verifier, b, o, batch_seed, stage_done_locked);
+    }
+  });
 
   for (int64_t j = 0; j < batches; ++j) {
     const BatchState& b = state[j];

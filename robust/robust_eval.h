@@ -49,7 +49,8 @@ struct RobustnessOptions {
   int min_norm_steps = 100;  // strong: FMN steps
   double lo = 0.0, hi = 1.0;  // pixel range
   int64_t batch_size = 250;
-  uint64_t seed = 0;
+  uint64_t seed = 0;  // the strong protocol's batch j draws from Generator(mix_seed(seed, j)), so any
+                      // thread count gives the same report
 };
 
 // Chapter 8: what the evaluation found.

@@ -9,7 +9,6 @@
 #include "ch03_datasets_util.h"
 #include "core/stablenn_core.h"
 #include "datasets/datasets.h"
-#include "datasets/seeds.h"
 
 using namespace stablenn;
 using datasets_test::error_message;

@@ -294,9 +294,10 @@ TEST(Ch08RobustEval, BadOptionsAreNamed) {
   EXPECT_EQ(parse_attack_protocol("chapter"), AttackProtocol::kChapter);
 }
 
-// With several threads the chapter protocol's batches run whole on different threads; each batch
-// keeps its seeds and each op runs on one thread either way, so the report equals the one computed
-// batch after batch on one thread, bit for bit.
+// With several threads the batches of either protocol run whole on different threads; each batch
+// keeps its seeds (the strong protocol's generator is seeded by the batch index) and each op runs on
+// one thread either way, so the report equals the one computed batch after batch on one thread, bit
+// for bit.
 TEST(Ch08RobustEval, BatchesOnThreadsGiveTheReportOfBatchesInOrder) {
   Generator g(21);
   const Dataset moons = make_moons(300, 0.15, g);
@@ -309,25 +310,30 @@ TEST(Ch08RobustEval, BatchesOnThreadsGiveTheReportOfBatchesInOrder) {
     opt.step();
   }
   net->eval();
-  RobustnessOptions o;
-  o.protocol = AttackProtocol::kChapter;
-  o.eps = {0, 0.1, 0.2, 0.4};
-  o.lo = -4;
-  o.hi = 4;
-  o.iterations = 20;
-  o.batch_size = 25;  // 120 images: five batches
   const Tensor x = moons.inputs.narrow(0, 0, 120), y = moons.labels.narrow(0, 0, 120);
-  auto report = [&](int threads) {
-    FixedThreads fixed(threads);
-    return evaluate_robustness(*net, *net, x, y, o);
-  };
-  const RobustnessReport one = report(1), two = report(2);
-  EXPECT_EQ(one.accuracy, two.accuracy);
-  EXPECT_EQ(one.min_norm, two.min_norm);
-  EXPECT_EQ(one.broken_at, two.broken_at);
-  EXPECT_EQ(one.found_by, two.found_by);
-  EXPECT_EQ(max_abs_diff(one.adversarial, two.adversarial), 0.0);
-  // the attack broke some images and not all, so the comparison covers both kinds of rows
-  EXPECT_GT(one.accuracy[2], 0.0);
-  EXPECT_LT(one.accuracy[3], one.accuracy[0]);
+  for (AttackProtocol protocol : {AttackProtocol::kChapter, AttackProtocol::kStrong}) {
+    SCOPED_TRACE(attack_protocol_name(protocol));
+    RobustnessOptions o;
+    o.protocol = protocol;
+    o.eps = {0, 0.1, 0.2, 0.4};
+    o.lo = -4;
+    o.hi = 4;
+    o.iterations = 20;
+    o.min_norm_steps = 1;  // FMN finds little, so the random starts decide what is found
+    o.batch_size = 25;  // 120 images: five batches
+    auto report = [&](int threads) {
+      FixedThreads fixed(threads);
+      return evaluate_robustness(*net, *net, x, y, o);
+    };
+    const RobustnessReport one = report(1), two = report(2);
+    EXPECT_EQ(one.accuracy, two.accuracy);
+    EXPECT_EQ(one.min_norm, two.min_norm);
+    EXPECT_EQ(one.broken_at, two.broken_at);
+    EXPECT_EQ(one.found_by, two.found_by);
+    EXPECT_EQ(one.rejected, two.rejected);
+    EXPECT_EQ(max_abs_diff(one.adversarial, two.adversarial), 0.0);
+    // the attack broke some images and not all, so the comparison covers both kinds of rows
+    EXPECT_GT(one.accuracy[2], 0.0);
+    EXPECT_LT(one.accuracy[3], one.accuracy[0]);
+  }
 }
