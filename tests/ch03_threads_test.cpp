@@ -11,6 +11,7 @@
 #include <chrono>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "core/parallel.h"
 #include "datasets/shapes.h"
@@ -92,6 +93,26 @@ TEST(Ch03Threads, OneBlasThreadIsScopedAndLeavesTheSharedCountAlone) {
   EXPECT_TRUE(adaptive_threads());
 }
 
+
+// parallel_tasks with one task (or one thread) runs it at the caller's level, not inside an
+// inactive parallel region: libgomp starts fresh threads for each region nested in one, which made
+// every op of a one-batch evaluation pay thread creation. Several tasks on several threads run in
+// one active region, one task per thread at a time, and each task sees it is inside a region (its
+// ops then run on one thread).
+TEST(Ch03Threads, ParallelTasksOpensARegionOnlyForSeveralTasksOnSeveralThreads) {
+  FixedThreads fixed(2);
+  for (int threads : {1, 2}) {
+    int level = -1;
+    parallel_tasks(1, threads, [&](int64_t) { level = omp_get_level(); });
+    EXPECT_EQ(level, 0) << threads << " thread(s), one task";
+  }
+  std::vector<int> levels(3, 0);
+  parallel_tasks(3, 1, [&](int64_t k) { levels[k] = omp_get_level(); });
+  EXPECT_EQ(levels, std::vector<int>(3, 0)) << "one thread, three tasks";
+  std::vector<int> inside(3, 0);
+  parallel_tasks(3, 2, [&](int64_t k) { inside[k] = omp_in_parallel(); });
+  EXPECT_EQ(inside, std::vector<int>(3, 1)) << "two threads, three tasks";
+}
 // The adaptation is visible: a process that keeps a core busy lowers the count in use and the
 // change is counted (the programs report it, since it can change the last bits of a run).
 TEST(Ch03Threads, ABusyCoreLowersTheCountAndTheChangeIsCounted) {
