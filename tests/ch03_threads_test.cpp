@@ -93,7 +93,6 @@ TEST(Ch03Threads, OneBlasThreadIsScopedAndLeavesTheSharedCountAlone) {
   EXPECT_TRUE(adaptive_threads());
 }
 
-
 // parallel_tasks with one task (or one thread) runs it at the caller's level, not inside an
 // inactive parallel region: libgomp starts fresh threads for each region nested in one, which made
 // every op of a one-batch evaluation pay thread creation. Several tasks on several threads run in
@@ -113,6 +112,7 @@ TEST(Ch03Threads, ParallelTasksOpensARegionOnlyForSeveralTasksOnSeveralThreads) 
   parallel_tasks(3, 2, [&](int64_t k) { inside[k] = omp_in_parallel(); });
   EXPECT_EQ(inside, std::vector<int>(3, 1)) << "two threads, three tasks";
 }
+
 // The adaptation is visible: a process that keeps a core busy lowers the count in use and the
 // change is counted (the programs report it, since it can change the last bits of a run).
 TEST(Ch03Threads, ABusyCoreLowersTheCountAndTheChangeIsCounted) {
