@@ -575,9 +575,10 @@ int run_chapter(int argc, char** argv, const ChapterInfo& info, const std::vecto
   // A rerun with the same seed reproduces this run bit for bit only if the thread count held.
   if (const int64_t changes = thread_count_changes(); changes > 0)
     std::cout << "threads: other programs kept cores busy, so the count in use changed " << changes
-              << " time" << (changes == 1 ? "" : "s") << " during this run; the last digits of its "
-              << "results can differ from a run on an idle machine (STABLENN_ADAPTIVE_THREADS=0 or "
-              << "--threads 1 keeps the count fixed)\n";
+              << " time" << (changes == 1 ? "" : "s") << " during this run; its results can differ "
+              << "from a run on an idle machine, in the last digits or, where it trained, by more (the "
+              << "rounding grows over the epochs; STABLENN_ADAPTIVE_THREADS=0 or --threads 1 keeps "
+              << "the count fixed)\n";
   return 0;
 }
 
