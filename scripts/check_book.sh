@@ -4,7 +4,8 @@
 #     runs the chapter program with --smoke into OUT_DIR (emptied first), then
 #     `update_book --check --only chNN`: every chNN marker of BOOK_FILE must name a result of the run;
 #   scripts/check_book.sh --bench BUILD_DIR UPDATE_BOOK OUT_DIR
-#     runs our side of every benchmark with --quick (bench/run.sh --no-twins, bench/bench_load.sh),
+#     runs our side of every benchmark with --quick (bench/run.sh --no-twins, bench/bench_load.sh,
+#     bench/bench_gemm_efficiency.sh),
 #     then `update_book --check --only bench` on every book: each bench.* marker must name a table
 #     or result the benchmarks record.
 # Exits non-zero, with the marker, file and line, when one does not.
@@ -17,7 +18,8 @@ if [[ "${1:-}" == "--bench" && $# -eq 4 ]]; then
   mkdir -p "$out"
   # The benchmarks' output goes to a log, shown only when they fail.
   if ! { "$ROOT/bench/run.sh" --quick --no-twins --build "$build" --out "$out" &&
-         "$ROOT/bench/bench_load.sh" --quick --build "$build" --out "$out"; } > "$out/run.log" 2>&1; then
+         "$ROOT/bench/bench_load.sh" --quick --build "$build" --out "$out" &&
+         "$ROOT/bench/bench_gemm_efficiency.sh" --quick --build "$build" --out "$out"; } > "$out/run.log" 2>&1; then
     cat "$out/run.log" >&2
     echo "check_book: the benchmarks failed with --quick (log above)" >&2
     exit 1
