@@ -49,7 +49,8 @@ for ((rep = 1; rep <= reps; ++rep)); do
   "$build/bench/bench_robustness" "${quick[@]}" | tee "$scratch/robustness.$rep"
 done
 
-# One row per part: "part gflop seconds..." (the GEMM work is the same in every run; the times vary).
+# One row per part. The GEMM work is the last run's: the runs agree on it unless one lowered its thread
+# count under load (then it trained a slightly different network, whose attacks stop elsewhere).
 md="$scratch/table.md"
 cat "$scratch"/robustness.* | awk -v threads="$threads" -v matmul="$scratch/matmul" '
   BEGIN {  # the peaks: the highest "zeroed, beta 1" column of bench_matmul, GFLOP/s
