@@ -11,9 +11,10 @@
 # (its "GFLOPS" lines: sgemm alone at each shape, C zeroed and beta = 1 as stablenn calls it). Each
 # row gives the median time and its spread (max - min) / median; a peak is the highest of the N
 # measurements, since other programs' load only ever lowers it (one measurement on the shared
-# 2-core machine once gave 158 GFLOP/s at n = 1024, against 189 an hour before). Training multiplies batches of
-# 128 rows, the attacks batches of 250: those are the shapes each part is compared with. The table
-# goes into OUT/bench_results.json (default out/) as the book's <!-- table bench.gemm_efficiency -->.
+# 2-core machine once gave 158 GFLOP/s at n = 1024, against 189 an hour before). Training
+# multiplies batches of 128 rows, the attacks batches of 250: those are the shapes each part is
+# compared with. The table goes into OUT/bench_results.json (default out/) as the book's
+# <!-- table bench.gemm_efficiency -->.
 # --quick: one run each, with --quick (the test book_bench; the numbers mean nothing).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -81,7 +82,6 @@ cat "$scratch"/robustness.* | awk -v threads="$threads" -v matmul="$scratch/matm
       spread = k > 1 ? sprintf(" (%.0f%%)", 100 * (v[k] - v[1]) / med) : ""
       printf "| %s | %.0f GFLOP | %.1f s%s | %.1f | %s | %s | %.0f %% |\n", p, gflop[p], med, spread, rate,
              at_shape, share, 100 * rate / peak["1024x1024x1024"]
-      if (p == "total") total = med
     }
     if (k > 1) printf "\nTimes: the median of %d runs of bench_robustness, and in brackets the spread (max − min) / median. ", k
     else printf "\nTimes: one run of bench_robustness. "
