@@ -88,6 +88,5 @@ cat "$scratch"/robustness.* | awk -v threads="$threads" -v matmul="$scratch/matm
     printf "Peaks: bench_matmul before each run, sgemm alone with C zeroed and beta = 1, on %s threads, %s; at n = 1024 %.0f GFLOP/s, ", threads, (k > 1 ? "the highest of " k " measurements" : "one measurement"), peak["1024x1024x1024"]
     printf "at which the whole GEMM work would take %.0f s.\n", gflop["total"] / peak["1024x1024x1024"]
   }' >"$md"
-cat "$md"
 "$build/bench/report" --table gemm_efficiency --markdown "$md" --threads "$threads" "${threads_default[@]}" \
   "${quick[@]}" --out "$out" ${load:+--load "$load"}
